@@ -1,0 +1,69 @@
+# Two commands for a new user: `make demo` and `make test`. Everything else is a helper.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export DBT_PROFILES_DIR := $(CURDIR)/profiles
+export RIDECREDIT_WAREHOUSE ?= $(CURDIR)/.warehouse
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+
+DEMO_USERS ?= 20000
+DEMO_MONTHS ?= 6
+DEMO_SEED ?= 42
+
+.PHONY: help install java demo data register build test lint docs cluster-package clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+java:  ## Java 17 for Spark (installs openjdk-17-jre-headless with apt when java is missing)
+	@if ! command -v java >/dev/null 2>&1; then \
+		echo ">> java not found: installing openjdk-17-jre-headless with apt-get (Spark 4 needs Java 17)"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq openjdk-17-jre-headless; \
+	fi
+	@java -version 2>&1 | head -1
+
+$(STAMP): pyproject.toml adapter/pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11 or run make PYTHON=/path/to/python3.11"; exit 1; }
+	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	# compat mode: dbt.adapters is a pkgutil namespace, which needs a plain path entry.
+	$(BIN)/python -m pip install --quiet -e ./adapter --config-settings editable_mode=compat
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@grep -q DBT_PROFILES_DIR $(BIN)/activate || echo 'export DBT_PROFILES_DIR="$(CURDIR)/profiles"' >> $(BIN)/activate
+	@touch $@
+
+install: java $(STAMP)  ## create .venv with every pinned dependency (reused on reruns)
+
+data: install  ## generate the demo population into the landing zone
+	$(BIN)/python -m ml.synth --users $(DEMO_USERS) --months $(DEMO_MONTHS) --seed $(DEMO_SEED) --out $(RIDECREDIT_WAREHOUSE)/landing
+
+register: install  ## register the landing parquet files as Spark tables (raw, raw_oracle)
+	$(BIN)/dbt run-operation register_raw_sources
+
+build: install  ## dbt build: features, tests and scores
+	$(BIN)/dbt build
+
+demo: install data register build  ## install, generate data, build features, train, score
+	@$(BIN)/python -m ml.demo_summary
+
+test: install  ## install and run the whole suite
+	$(BIN)/python -m pytest
+
+lint: install  ## sqlfluff (sparksql) over models and macros
+	$(BIN)/sqlfluff lint models macros tests/generic
+
+docs: install  ## dbt docs generate
+	$(BIN)/dbt docs generate
+
+cluster-package:  ## zip the ml package for Spark executors (profile target `cluster`)
+	@mkdir -p dist && rm -f dist/ridecredit_ml.zip
+	@$(or $(wildcard $(BIN)/python),$(PYTHON)) -m zipfile -c dist/ridecredit_ml.zip ml
+	@echo "dist/ridecredit_ml.zip"
+
+clean:  ## remove build outputs and the local warehouse (keeps .venv)
+	rm -rf target dbt_packages logs dist .warehouse

@@ -1,0 +1,1 @@
+"""Credit scoring from ride-hailing and delivery records."""
