@@ -73,3 +73,27 @@ def write_project(root: Path, name: str, files: dict[str, str]) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     return root
+
+
+@pytest.fixture(scope="session")
+def demo_build(warehouse: Path) -> dict:
+    """The real project built once on a small generated population plus a hand-made user.
+
+    Returns the landing path and the dbt results of the first build and of a rebuild.
+    """
+    import subprocess
+    import sys
+
+    import handmade_user
+
+    landing = warehouse / "landing"
+    subprocess.run(
+        [sys.executable, "-m", "ml.synth", "--users", "400", "--months", "6", "--seed", "7", "--out", str(landing)],
+        check=True, capture_output=True,
+    )
+    handmade_user.write_into(landing)
+    os.environ["RIDECREDIT_LANDING"] = str(landing)
+    run_dbt(["seed"])
+    run_dbt(["run-operation", "register_raw_sources"])
+    first = run_dbt(["build"])
+    return {"landing": landing, "first": first}

@@ -5,6 +5,7 @@ the ``spark`` adapter, so every ``spark__`` macro and materialization is reused,
 adds one Python submission method, ``session``.
 """
 
+import logging
 import os
 import sys
 
@@ -18,6 +19,8 @@ __all__ = ["Plugin", "SparkPyAdapter", "SparkPyConnectionManager", "SparkPyCrede
 # Python workers (mapInPandas, UDFs) must run the interpreter that runs dbt, where the
 # project's packages are installed, not whatever `python3` is first on PATH.
 os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+# pyspark logs every failed statement as a JSON blob; dbt already reports the error once.
+logging.getLogger("SQLQueryContextLogger").setLevel(logging.CRITICAL)
 
 Plugin = AdapterPlugin(
     adapter=SparkPyAdapter,  # type: ignore[arg-type]

@@ -1,0 +1,10 @@
+-- The last deliveries before each snapshot (see macros/event_sequences.sql for truncation rules).
+{{ event_sequences('delivery', {
+    'place_texts': 'events.place_text',
+    'items_texts': 'events.items_text',
+    'geohashes': 'events.event_geohash_fine',
+    'local_hours': 'events.local_hour',
+    'amounts': 'events.amount_mxn',
+    'payment_methods': 'events.payment_method',
+    'statuses': 'events.order_status',
+}) }}

@@ -1,0 +1,76 @@
+-- Every raw user row, categoricals mapped to canonical values, with a reject reason (null when usable).
+with
+
+source as (
+
+    select * from {{ source('platform', 'users') }}
+
+),
+
+synonyms as (
+
+    select field, raw_key, canonical_value from {{ ref('categorical_synonyms') }}
+
+),
+
+cleaned as (
+
+    select
+        nullif(trim(user_id), '') as user_id,
+        signup_date,
+        {{ clean_text('city') }} as city_text,
+        {{ text_key('city') }} as city_key,
+        {{ text_key('device_os') }} as device_os_key,
+        {{ clean_text('app_version') }} as app_version,
+        {{ text_key('referral_channel') }} as referral_channel,
+        lower({{ clean_text('email_domain') }}) as email_domain_text,
+        {{ text_key('email_domain') }} as email_domain_key,
+        {{ text_key('phone_carrier') }} as phone_carrier
+    from source
+
+),
+
+typed as (
+
+    select
+        cleaned.user_id,
+        cleaned.signup_date,
+        coalesce(city.canonical_value, cleaned.city_text) as city,
+        coalesce(device_os.canonical_value, cleaned.device_os_key) as device_os,
+        cleaned.app_version,
+        cleaned.referral_channel,
+        coalesce(email_domain.canonical_value, cleaned.email_domain_text) as email_domain,
+        cleaned.phone_carrier
+    from cleaned
+    left join synonyms as city
+        on city.field = 'city' and cleaned.city_key = city.raw_key
+    left join synonyms as device_os
+        on device_os.field = 'device_os' and cleaned.device_os_key = device_os.raw_key
+    left join synonyms as email_domain
+        on email_domain.field = 'email_domain' and cleaned.email_domain_key = email_domain.raw_key
+
+),
+
+versioned as (
+
+    select
+        *,
+        row_number() over (partition by user_id order by signup_date, city, device_os) as user_version
+    from typed
+
+)
+
+select
+    user_id,
+    signup_date,
+    city,
+    device_os,
+    app_version,
+    referral_channel,
+    email_domain,
+    phone_carrier,
+    case
+        when user_id is null then 'missing_user_id'
+        when user_version > 1 then 'duplicate_user_id'
+    end as reject_reason
+from versioned
