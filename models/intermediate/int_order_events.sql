@@ -59,13 +59,19 @@ events as (
 
 users as (
 
-    select user_id, city from {{ ref('stg_platform__users') }}
+    select
+        user_id,
+        city
+    from {{ ref('stg_platform__users') }}
 
 ),
 
 city_timezones as (
 
-    select city, timezone from {{ ref('city_timezones') }}
+    select
+        city,
+        timezone
+    from {{ ref('city_timezones') }}
 
 ),
 
