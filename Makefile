@@ -8,6 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DBT_PROFILES_DIR := $(CURDIR)/profiles
 export RIDECREDIT_WAREHOUSE ?= $(CURDIR)/.warehouse
+export RIDECREDIT_LANDING ?= $(RIDECREDIT_WAREHOUSE)/landing
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 
 DEMO_USERS ?= 20000
@@ -40,9 +41,10 @@ $(STAMP): pyproject.toml adapter/pyproject.toml
 install: java $(STAMP)  ## create .venv with every pinned dependency (reused on reruns)
 
 data: install  ## generate the demo population into the landing zone
-	$(BIN)/python -m ml.synth --users $(DEMO_USERS) --months $(DEMO_MONTHS) --seed $(DEMO_SEED) --out $(RIDECREDIT_WAREHOUSE)/landing
+	$(BIN)/python -m ml.synth --users $(DEMO_USERS) --months $(DEMO_MONTHS) --seed $(DEMO_SEED) --out $(RIDECREDIT_LANDING)
 
-register: install  ## register the landing parquet files as Spark tables (raw, raw_oracle)
+register: install  ## load seeds and register the landing parquet files as Spark tables (raw, raw_oracle)
+	$(BIN)/dbt seed
 	$(BIN)/dbt run-operation register_raw_sources
 
 build: install  ## dbt build: features, tests and scores
@@ -51,11 +53,11 @@ build: install  ## dbt build: features, tests and scores
 demo: install data register build  ## install, generate data, build features, train, score
 	@$(BIN)/python -m ml.demo_summary
 
-test: install  ## install and run the whole suite
+test: install lint  ## install and run the whole suite (sqlfluff, then pytest on real Spark and dbt)
 	$(BIN)/python -m pytest
 
-lint: install  ## sqlfluff (sparksql) over models and macros
-	$(BIN)/sqlfluff lint models macros tests/generic
+lint: install  ## sqlfluff (sparksql, jinja templater) over models and SQL tests
+	$(BIN)/sqlfluff lint models tests
 
 docs: install  ## dbt docs generate
 	$(BIN)/dbt docs generate

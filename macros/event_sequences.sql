@@ -2,18 +2,18 @@
   event_sequences(event_type, fields): per user and snapshot month, the last
   var('sequence_length') events of one type strictly before the snapshot, as parallel arrays.
 
-  Truncation: events at or after the snapshot are never seen; of the earlier ones within the
+  Truncation: events at or after the snapshot, or landed in the snapshot month or later
+  (late arrivals a score at the snapshot could not have seen), are never seen; of the earlier ones within the
   longest lookback window (var('lookback_days')[-1] days), the most recent N are kept.
   Order: oldest first, so the last element is the latest event (ties by order_id).
-  Padding: none here. Arrays hold 0..N elements and `n_<type>s` says how many; the model
+  Padding: none here. Arrays hold 0..N elements and `count_column` says how many; the model
   pads on the left to N at tokenisation time. User-months with no events get empty arrays
   (in the marts), never nulls.
 
   fields: {output_suffix: column expression over int_order_events}; each becomes
   `<event_type>_<suffix>` (an array). `<event_type>_days_before` is always added.
 #}
-{% macro event_sequences(event_type, fields) %}
-{%- set max_days = var('lookback_days') | max -%}
+{% macro event_sequences(event_type, count_column, fields) %}
 with
 
 events as (
@@ -46,8 +46,7 @@ candidates as (
         ) as recency_rank
     from events
     inner join calendar
-        on events.order_ts < calendar.snapshot_ts
-        and events.order_ts >= calendar.snapshot_ts - interval {{ max_days }} days
+        on {{ known_at_snapshot('events', 'calendar') }}
 
 ),
 
@@ -68,7 +67,7 @@ collected as (
 select
     user_id,
     dt,
-    size(events) as n_{{ event_type }}s,
+    size(events) as {{ count_column }},
     transform(events, e -> e.days_before) as {{ event_type }}_days_before,
     {%- for suffix in fields %}
     transform(events, e -> e.{{ suffix }}) as {{ event_type }}_{{ suffix }}{{ "," if not loop.last }}

@@ -1,19 +1,26 @@
 {#
   Text cleaning shared by every staging model, all in the JVM (no Python UDF):
 
-  clean_text(expr)   display text: Unicode NFC (ICU, shipped with Spark), emoji and other
-                     pictographs removed, whitespace trimmed and collapsed, cut to
-                     var('max_text_length') characters; empty -> null.
-  text_key(expr)     dedupe/join key: clean_text, then lower-case, accents stripped
-                     (commons-lang3 StringUtils.stripAccents), punctuation dropped.
+  clean_text(expr)   display text: Unicode NFC, emoji and other pictographs removed,
+                     whitespace trimmed and collapsed, cut to var('max_text_length')
+                     characters; empty -> null. NFC comes from ICU (shipped with Spark)
+                     through `reflect`, which is slow and non-deterministic to the optimizer,
+                     so it is only called on the rare strings that NFC can change: those with
+                     combining marks or canonical singletons (Ω, K, Å signs, Hangul jamo).
+  text_key(expr)     dedupe/join key: clean_text, lower-case, Spanish/Portuguese accents
+                     folded (á -> a, ñ -> n), anything but [a-z0-9] turned into one space.
+                     Regex passes dominate staging time: derive keys of long text from the
+                     already-cleaned column with key_of_clean_text instead of text_key.
 #}
 {% macro clean_text(expr) -%}
     nullif(
         left(
             trim(regexp_replace(
                 regexp_replace(
-                    case when {{ expr }} is not null
-                        then reflect('com.ibm.icu.text.Normalizer', 'compose', {{ expr }}, false)
+                    case
+                        when {{ expr }} rlike '[\\p{M}\\x{2126}\\x{212A}\\x{212B}\\x{1100}-\\x{11FF}]'
+                            then reflect('com.ibm.icu.text.Normalizer', 'compose', {{ expr }}, false)
+                        else {{ expr }}
                     end,
                     '[\\p{So}\\p{Sk}\\p{Cs}\\p{Co}\\x{200D}\\x{FE0F}]', ''
                 ),
@@ -26,11 +33,16 @@
 {%- endmacro %}
 
 {% macro text_key(expr) -%}
-    {%- set cleaned = clean_text(expr) -%}
-    case when {{ cleaned }} is not null then
-        nullif(trim(regexp_replace(
-            lower(reflect('org.apache.commons.lang3.StringUtils', 'stripAccents', {{ cleaned }})),
+    {{ key_of_clean_text(clean_text(expr)) }}
+{%- endmacro %}
+
+{# key_of_clean_text(expr): text_key for text that already went through clean_text (cheaper). #}
+{% macro key_of_clean_text(expr) -%}
+    nullif(
+        trim(regexp_replace(
+            translate(lower({{ expr }}), 'áàâäãåéèêëíìîïóòôöõúùûüñç', 'aaaaaaeeeeiiiiooooouuuunc'),
             '[^a-z0-9]+', ' '
-        )), '')
-    end
+        )),
+        ''
+    )
 {%- endmacro %}

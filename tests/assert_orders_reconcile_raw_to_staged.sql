@@ -4,13 +4,19 @@ with
 
 raw_counts as (
 
-    select 'ride_orders' as source_table, dt as landing_dt, count(*) as n_raw
+    select
+        'ride_orders' as source_table,
+        dt as landing_dt,
+        count(*) as n_raw
     from {{ source('platform', 'ride_orders') }}
     group by dt
 
     union all
 
-    select 'delivery_orders' as source_table, dt as landing_dt, count(*) as n_raw
+    select
+        'delivery_orders' as source_table,
+        dt as landing_dt,
+        count(*) as n_raw
     from {{ source('platform', 'delivery_orders') }}
     group by dt
 
@@ -18,13 +24,19 @@ raw_counts as (
 
 staged_counts as (
 
-    select 'ride_orders' as source_table, landing_dt, count(*) as n_staged
+    select
+        'ride_orders' as source_table,
+        landing_dt,
+        count(*) as n_staged
     from {{ ref('stg_platform__ride_orders') }}
     group by landing_dt
 
     union all
 
-    select 'delivery_orders' as source_table, landing_dt, count(*) as n_staged
+    select
+        'delivery_orders' as source_table,
+        landing_dt,
+        count(*) as n_staged
     from {{ ref('stg_platform__delivery_orders') }}
     group by landing_dt
 
@@ -32,7 +44,10 @@ staged_counts as (
 
 reject_counts as (
 
-    select source_table, landing_dt, count(*) as n_rejected
+    select
+        source_table,
+        landing_dt,
+        count(*) as n_rejected
     from {{ ref('stg_platform__rejects') }}
     where source_table in ('ride_orders', 'delivery_orders')
     group by source_table, landing_dt
@@ -48,8 +63,8 @@ select
 from raw_counts
 left join staged_counts
     on raw_counts.source_table = staged_counts.source_table
-    and raw_counts.landing_dt = staged_counts.landing_dt
+        and raw_counts.landing_dt = staged_counts.landing_dt
 left join reject_counts
     on raw_counts.source_table = reject_counts.source_table
-    and raw_counts.landing_dt = reject_counts.landing_dt
+        and raw_counts.landing_dt = reject_counts.landing_dt
 where raw_counts.n_raw != coalesce(staged_counts.n_staged, 0) + coalesce(reject_counts.n_rejected, 0)

@@ -7,7 +7,10 @@ checks as (
         'users' as source_table,
         (select count(*) from {{ source('platform', 'users') }}) as n_raw,
         (select count(*) from {{ ref('stg_platform__users') }}) as n_staged,
-        (select count(*) from {{ ref('stg_platform__rejects') }} where source_table = 'users') as n_rejected
+        (
+            select count(*) from {{ ref('stg_platform__rejects') }}
+            where source_table = 'users'
+        ) as n_rejected
 
     union all
 
@@ -15,7 +18,10 @@ checks as (
         'outcomes' as source_table,
         (select count(*) from {{ source('platform', 'outcomes') }}) as n_raw,
         (select count(*) from {{ ref('stg_platform__outcomes') }}) as n_staged,
-        (select count(*) from {{ ref('stg_platform__rejects') }} where source_table = 'outcomes') as n_rejected
+        (
+            select count(*) from {{ ref('stg_platform__rejects') }}
+            where source_table = 'outcomes'
+        ) as n_rejected
 
 )
 

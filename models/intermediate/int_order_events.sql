@@ -22,6 +22,7 @@ events as (
         order_id,
         'ride' as event_type,
         order_ts,
+        landing_dt,
         dropoff_lat as event_lat,
         dropoff_lon as event_lon,
         pickup_lat,
@@ -42,6 +43,7 @@ events as (
         order_id,
         'delivery' as event_type,
         order_ts,
+        landing_dt,
         delivery_lat as event_lat,
         delivery_lon as event_lon,
         cast(null as double) as pickup_lat,
@@ -95,6 +97,7 @@ select
     order_id,
     event_type,
     order_ts,
+    landing_dt,
     hour(local_ts) as local_hour,
     dayofweek(local_ts) as local_day_of_week,
     {%- set night = var('night_hours') %}

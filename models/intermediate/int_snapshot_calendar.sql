@@ -24,11 +24,18 @@ landed_months as (
 
 ),
 
+first_month as (
+
+    select min(dt) as first_dt from landed_months
+
+),
+
 snapshots as (
 
-    select dt
+    select landed_months.dt
     from landed_months
-    where dt > (select min(dt) from landed_months)
+    cross join first_month
+    where landed_months.dt > first_month.first_dt
 
 ),
 
@@ -71,8 +78,8 @@ select
     dt,
     cast(to_date(dt) as timestamp) as snapshot_ts,
     month_number,
-    dt = psi_base_dt as is_psi_base,
-    dt <= train_end_dt as is_train,
     psi_base_dt,
-    train_end_dt
+    train_end_dt,
+    dt = psi_base_dt as is_psi_base,
+    dt <= train_end_dt as is_train
 from with_base

@@ -1,5 +1,5 @@
 -- The last deliveries before each snapshot (see macros/event_sequences.sql for truncation rules).
-{{ event_sequences('delivery', {
+{{ event_sequences('delivery', 'n_deliveries', {
     'place_texts': 'events.place_text',
     'items_texts': 'events.items_text',
     'geohashes': 'events.event_geohash_fine',

@@ -11,20 +11,35 @@ events as (
 
 calendar as (
 
-    select dt, snapshot_ts from {{ ref('int_snapshot_calendar') }}
+    select
+        dt,
+        snapshot_ts
+    from {{ ref('int_snapshot_calendar') }}
 
 ),
 
 points as (
 
     -- Every place an order touched: ride drop-offs and deliveries, plus ride pickups.
-    select user_id, order_ts, event_geohash_fine as cell, is_night, is_work_time
+    select
+        user_id,
+        order_ts,
+        landing_dt,
+        event_geohash_fine as cell,
+        is_night,
+        is_work_time
     from events
     where event_geohash_fine is not null
 
     union all
 
-    select user_id, order_ts, pickup_geohash_fine as cell, is_night, is_work_time
+    select
+        user_id,
+        order_ts,
+        landing_dt,
+        pickup_geohash_fine as cell,
+        is_night,
+        is_work_time
     from events
     where pickup_geohash_fine is not null
 
@@ -41,8 +56,7 @@ cell_visits as (
         count_if(points.is_work_time) as n_work_visits
     from points
     inner join calendar
-        on points.order_ts < calendar.snapshot_ts
-        and points.order_ts >= calendar.snapshot_ts - interval {{ var('lookback_days') | max }} days
+        on {{ known_at_snapshot('points', 'calendar') }}
     group by points.user_id, calendar.dt, points.cell
 
 ),
@@ -53,10 +67,10 @@ ranked as (
         *,
         n_visits / sum(n_visits) over (partition by user_id, dt) as visit_share,
         row_number() over (
-            partition by user_id, dt order by n_night_visits desc, n_visits desc, cell
+            partition by user_id, dt order by n_night_visits desc, n_visits desc, cell asc
         ) as home_rank,
         row_number() over (
-            partition by user_id, dt order by n_work_visits desc, n_visits desc, cell
+            partition by user_id, dt order by n_work_visits desc, n_visits desc, cell asc
         ) as work_rank
     from cell_visits
 
@@ -81,7 +95,10 @@ per_user as (
 
 home_cells as (
 
-    select dt, home_geohash, count(*) as n_users
+    select
+        dt,
+        home_geohash,
+        count(*) as n_users
     from per_user
     where home_geohash is not null
     group by dt, home_geohash
@@ -90,7 +107,10 @@ home_cells as (
 
 work_cells as (
 
-    select dt, work_geohash, count(*) as n_users
+    select
+        dt,
+        work_geohash,
+        count(*) as n_users
     from per_user
     where work_geohash is not null
     group by dt, work_geohash
@@ -102,12 +122,12 @@ select
     per_user.dt,
     per_user.n_geo_points,
     per_user.n_distinct_cells,
-    per_user.n_geo_points / per_user.n_distinct_cells as visits_per_cell,
     per_user.top_cell_share,
     per_user.cell_entropy,
     per_user.night_share,
     per_user.home_geohash,
     per_user.work_geohash,
+    per_user.n_geo_points / per_user.n_distinct_cells as visits_per_cell,
     home_cells.n_users - 1 as home_cell_other_users,
     work_cells.n_users - 1 as work_cell_other_users
 from per_user

@@ -11,7 +11,10 @@ events as (
 
 calendar as (
 
-    select dt, snapshot_ts from {{ ref('int_snapshot_calendar') }}
+    select
+        dt,
+        snapshot_ts
+    from {{ ref('int_snapshot_calendar') }}
 
 ),
 
@@ -22,15 +25,14 @@ windowed as (
         calendar.dt,
         events.event_type,
         events.order_ts,
+        events.amount_mxn,
         events.order_status = 'completed' as is_completed,
         events.order_status = 'cancelled' as is_cancelled,
         events.payment_method = 'cash' as is_cash,
-        events.amount_mxn,
         {{ days_between("calendar.snapshot_ts", "events.order_ts") }} as days_before
     from events
     inner join calendar
-        on events.order_ts < calendar.snapshot_ts
-        and events.order_ts >= calendar.snapshot_ts - interval {{ windows | max }} days
+        on {{ known_at_snapshot('events', 'calendar') }}
 
 )
 
@@ -38,18 +40,18 @@ select
     user_id,
     dt,
     {%- for days in windows %}
-    count_if(event_type = 'ride' and days_before <= {{ days }}) as rides_{{ days }}d,
-    count_if(event_type = 'delivery' and days_before <= {{ days }}) as deliveries_{{ days }}d,
-    coalesce(sum(
-        case when event_type = 'ride' and is_completed and days_before <= {{ days }} then amount_mxn end
-    ), 0) as ride_spend_{{ days }}d,
-    coalesce(sum(
-        case when event_type = 'delivery' and is_completed and days_before <= {{ days }} then amount_mxn end
-    ), 0) as delivery_spend_{{ days }}d,
-    avg(
-        case when event_type = 'delivery' and is_completed and days_before <= {{ days }} then amount_mxn end
-    ) as delivery_avg_amount_{{ days }}d,
-    count(distinct case when days_before <= {{ days }} then to_date(order_ts) end) as active_days_{{ days }}d,
+        count_if(event_type = 'ride' and days_before <= {{ days }}) as rides_{{ days }}d,
+        count_if(event_type = 'delivery' and days_before <= {{ days }}) as deliveries_{{ days }}d,
+        coalesce(sum(
+            case when event_type = 'ride' and is_completed and days_before <= {{ days }} then amount_mxn end
+        ), 0) as ride_spend_{{ days }}d,
+        coalesce(sum(
+            case when event_type = 'delivery' and is_completed and days_before <= {{ days }} then amount_mxn end
+        ), 0) as delivery_spend_{{ days }}d,
+        avg(
+            case when event_type = 'delivery' and is_completed and days_before <= {{ days }} then amount_mxn end
+        ) as delivery_avg_amount_{{ days }}d,
+        count(distinct case when days_before <= {{ days }} then to_date(order_ts) end) as active_days_{{ days }}d,
     {%- endfor %}
     avg(cast(is_cash as int)) as cash_share_{{ windows | max }}d,
     avg(cast(is_cancelled as int)) as cancelled_share_{{ windows | max }}d,

@@ -5,7 +5,7 @@
   is at or above `threshold` (default var psi_watch_max). Nulls are a bin of their own.
 #}
 {% test psi_below(model, column_name, threshold=none, period_column='dt', base_period=none) %}
-{%- set limit = threshold if threshold is not none else var('psi_watch_max') -%}
+    {%- set limit = threshold if threshold is not none else var('psi_watch_max') %}
 with
 
 long_values as (

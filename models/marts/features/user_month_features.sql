@@ -42,12 +42,12 @@ select
     geo_stats.work_geohash,
     user_months.tenure_days,
     {%- for days in windows %}
-    coalesce(order_stats.rides_{{ days }}d, 0) as rides_{{ days }}d,
-    coalesce(order_stats.deliveries_{{ days }}d, 0) as deliveries_{{ days }}d,
-    coalesce(order_stats.ride_spend_{{ days }}d, 0) as ride_spend_{{ days }}d,
-    coalesce(order_stats.delivery_spend_{{ days }}d, 0) as delivery_spend_{{ days }}d,
-    order_stats.delivery_avg_amount_{{ days }}d,
-    coalesce(order_stats.active_days_{{ days }}d, 0) as active_days_{{ days }}d,
+        coalesce(order_stats.rides_{{ days }}d, 0) as rides_{{ days }}d,
+        coalesce(order_stats.deliveries_{{ days }}d, 0) as deliveries_{{ days }}d,
+        coalesce(order_stats.ride_spend_{{ days }}d, 0) as ride_spend_{{ days }}d,
+        coalesce(order_stats.delivery_spend_{{ days }}d, 0) as delivery_spend_{{ days }}d,
+        order_stats.delivery_avg_amount_{{ days }}d,
+        coalesce(order_stats.active_days_{{ days }}d, 0) as active_days_{{ days }}d,
     {%- endfor %}
     order_stats.cash_share_{{ longest }}d,
     order_stats.cancelled_share_{{ longest }}d,

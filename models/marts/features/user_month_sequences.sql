@@ -34,7 +34,7 @@ select
     coalesce(rides.ride_amounts, cast(array() as array<double>)) as ride_amounts,
     coalesce(rides.ride_payment_methods, cast(array() as array<string>)) as ride_payment_methods,
     coalesce(rides.ride_statuses, cast(array() as array<string>)) as ride_statuses,
-    coalesce(deliveries.n_deliverys, 0) as n_deliveries,
+    coalesce(deliveries.n_deliveries, 0) as n_deliveries,
     coalesce(deliveries.delivery_days_before, cast(array() as array<double>)) as delivery_days_before,
     coalesce(deliveries.delivery_place_texts, cast(array() as array<string>)) as delivery_place_texts,
     coalesce(deliveries.delivery_items_texts, cast(array() as array<string>)) as delivery_items_texts,

@@ -15,7 +15,11 @@ outcomes as (
 
 user_months as (
 
-    select user_id, dt, is_train from {{ ref('int_user_months') }}
+    select
+        user_id,
+        dt,
+        is_train
+    from {{ ref('int_user_months') }}
 
 ),
 
@@ -34,7 +38,7 @@ select
     case
         when outcomes.age is null then null
         {%- for bound in bounds %}
-        when outcomes.age < {{ bound }} then {{ loop.index0 }}
+            when outcomes.age < {{ bound }} then {{ loop.index0 }}
         {%- endfor %}
         else {{ bounds | length }}
     end as age_bucket,

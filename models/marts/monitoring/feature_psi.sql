@@ -1,5 +1,5 @@
 -- PSI of every numeric feature of features.user_month_features in every snapshot month,
--- against the base month (var psi_base_dt, default the first snapshot month).
+-- against the base month (var psi_base_dt, default the last training month).
 {%- set features = ref('user_month_features') %}
 {%- set columns = numeric_feature_columns(features, exclude=['is_train']) %}
 with
@@ -12,13 +12,21 @@ feature_values as (
 
 long_values as (
 
-    select feature_name, dt as period, value from feature_values
+    select
+        feature_name,
+        dt as period,
+        value
+    from feature_values
 
 ),
 
 calendar as (
 
-    select dt, psi_base_dt, is_train from {{ ref('int_snapshot_calendar') }}
+    select
+        dt,
+        psi_base_dt,
+        is_train
+    from {{ ref('int_snapshot_calendar') }}
 
 ),
 

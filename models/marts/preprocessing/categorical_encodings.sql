@@ -1,5 +1,5 @@
 -- Ordinal codes for categorical features, from training-window rows only. Code 0 is
--- reserved for unknown values (unseen at training, rarer than var categorical_min_count,
+-- reserved for unknown values (unseen at training, used by fewer than var categorical_min_count users,
 -- or null); known values get 1.. by descending frequency, ties by value.
 {%- set user_fields = ['city', 'device_os', 'referral_channel', 'email_domain', 'phone_carrier'] %}
 with
@@ -21,26 +21,50 @@ sequences as (
 observed as (
 
     {%- for field in user_fields %}
-    select '{{ field }}' as feature_name, {{ field }} as value from features
-    union all
+        select
+            user_id,
+            '{{ field }}' as feature_name,
+            {{ field }} as category_value
+        from features
+        union all
     {%- endfor %}
-    select 'payment_method' as feature_name, explode(ride_payment_methods) as value from sequences
+    select
+        user_id,
+        'payment_method' as feature_name,
+        explode(ride_payment_methods) as category_value
+    from sequences
     union all
-    select 'payment_method' as feature_name, explode(delivery_payment_methods) as value from sequences
+    select
+        user_id,
+        'payment_method' as feature_name,
+        explode(delivery_payment_methods) as category_value
+    from sequences
     union all
-    select 'ride_status' as feature_name, explode(ride_statuses) as value from sequences
+    select
+        user_id,
+        'ride_status' as feature_name,
+        explode(ride_statuses) as category_value
+    from sequences
     union all
-    select 'delivery_status' as feature_name, explode(delivery_statuses) as value from sequences
+    select
+        user_id,
+        'delivery_status' as feature_name,
+        explode(delivery_statuses) as category_value
+    from sequences
 
 ),
 
 counted as (
 
-    select feature_name, value, count(*) as n_rows
+    select
+        feature_name,
+        category_value,
+        count(*) as n_rows,
+        count(distinct user_id) as n_users
     from observed
-    where value is not null
-    group by feature_name, value
-    having count(*) >= {{ var('categorical_min_count') }}
+    where category_value is not null
+    group by feature_name, category_value
+    having count(distinct user_id) >= {{ var('categorical_min_count') }}
 
 ),
 
@@ -48,20 +72,40 @@ encoded as (
 
     select
         feature_name,
-        value,
+        category_value,
         n_rows,
-        row_number() over (partition by feature_name order by n_rows desc, value) as code
+        n_users,
+        row_number() over (partition by feature_name order by n_rows desc, category_value asc) as code
     from counted
 
 ),
 
-unknown as (
+unknown_codes as (
 
-    select distinct feature_name, cast(null as string) as value, cast(0 as bigint) as n_rows, 0 as code
+    select distinct
+        feature_name,
+        cast(null as string) as category_value,
+        cast(0 as bigint) as n_rows,
+        cast(0 as bigint) as n_users,
+        0 as code
     from observed
 
 )
 
-select feature_name, value, n_rows, code, false as is_unknown from encoded
+select
+    feature_name,
+    category_value,
+    n_rows,
+    n_users,
+    code,
+    false as is_unknown
+from encoded
 union all
-select feature_name, value, n_rows, code, true as is_unknown from unknown
+select
+    feature_name,
+    category_value,
+    n_rows,
+    n_users,
+    code,
+    true as is_unknown
+from unknown_codes

@@ -13,7 +13,11 @@ feature_values as (
 
 training_values as (
 
-    select feature_name, value from feature_values where is_train
+    select
+        feature_name,
+        value
+    from feature_values
+    where is_train
 
 )
 

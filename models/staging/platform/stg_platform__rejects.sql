@@ -27,23 +27,47 @@ outcomes as (
 
 rejects as (
 
-    select 'ride_orders' as source_table, order_id as record_id, user_id, landing_dt, reject_reason
-    from ride_orders where reject_reason is not null
+    select
+        'ride_orders' as source_table,
+        order_id as record_id,
+        user_id,
+        landing_dt,
+        reject_reason
+    from ride_orders
+    where reject_reason is not null
 
     union all
 
-    select 'delivery_orders' as source_table, order_id as record_id, user_id, landing_dt, reject_reason
-    from delivery_orders where reject_reason is not null
+    select
+        'delivery_orders' as source_table,
+        order_id as record_id,
+        user_id,
+        landing_dt,
+        reject_reason
+    from delivery_orders
+    where reject_reason is not null
 
     union all
 
-    select 'users' as source_table, user_id as record_id, user_id, cast(null as string) as landing_dt, reject_reason
-    from users where reject_reason is not null
+    select
+        'users' as source_table,
+        user_id as record_id,
+        user_id,
+        cast(null as string) as landing_dt,
+        reject_reason
+    from users
+    where reject_reason is not null
 
     union all
 
-    select 'outcomes' as source_table, user_id as record_id, user_id, dt as landing_dt, reject_reason
-    from outcomes where reject_reason is not null
+    select
+        'outcomes' as source_table,
+        user_id as record_id,
+        user_id,
+        dt as landing_dt,
+        reject_reason
+    from outcomes
+    where reject_reason is not null
 
 )
 

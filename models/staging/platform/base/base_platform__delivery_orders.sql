@@ -15,7 +15,10 @@ known_users as (
 
 payment_synonyms as (
 
-    select raw_key, canonical_value from {{ ref('categorical_synonyms') }}
+    select
+        raw_key,
+        canonical_value
+    from {{ ref('categorical_synonyms') }}
     where field = 'payment_method'
 
 ),
@@ -31,7 +34,6 @@ typed as (
         source.delivery_lat,
         source.delivery_lon,
         {{ clean_text('source.store_name') }} as store_name,
-        {{ text_key('source.store_name') }} as store_key,
         filter(
             transform(source.item_titles, title -> {{ clean_text('title') }}),
             title -> title is not null
@@ -48,6 +50,7 @@ row_checked as (
 
     select
         typed.*,
+        {{ key_of_clean_text('typed.store_name') }} as store_key,
         coalesce(payment_synonyms.canonical_value, typed.payment_method_key) as payment_method,
         {{ order_row_reject_reason() }} as row_reject_reason
     from typed
@@ -75,9 +78,6 @@ select
     user_id,
     order_ts,
     landing_dt,
-    case when delivery_coords_valid then delivery_lat end as delivery_lat,
-    case when delivery_coords_valid then delivery_lon end as delivery_lon,
-    coalesce(delivery_coords_valid = false, false) as has_invalid_delivery_coords,
     store_name,
     store_key,
     item_titles,
@@ -85,5 +85,8 @@ select
     amount_mxn,
     payment_method,
     order_status,
+    case when delivery_coords_valid then delivery_lat end as delivery_lat,
+    case when delivery_coords_valid then delivery_lon end as delivery_lon,
+    coalesce(delivery_coords_valid = false, false) as has_invalid_delivery_coords,
     coalesce(row_reject_reason, case when order_version > 1 then 'duplicate_order_id' end) as reject_reason
 from versioned

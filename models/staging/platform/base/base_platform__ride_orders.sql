@@ -16,7 +16,10 @@ known_users as (
 
 payment_synonyms as (
 
-    select raw_key, canonical_value from {{ ref('categorical_synonyms') }}
+    select
+        raw_key,
+        canonical_value
+    from {{ ref('categorical_synonyms') }}
     where field = 'payment_method'
 
 ),
@@ -35,10 +38,8 @@ typed as (
         source.dropoff_lat,
         source.dropoff_lon,
         {{ clean_text('source.pickup_poi_name') }} as pickup_poi_name,
-        {{ text_key('source.pickup_poi_name') }} as pickup_poi_key,
         {{ clean_text('source.pickup_address') }} as pickup_address,
         {{ clean_text('source.dropoff_poi_name') }} as dropoff_poi_name,
-        {{ text_key('source.dropoff_poi_name') }} as dropoff_poi_key,
         {{ clean_text('source.dropoff_address') }} as dropoff_address,
         case when source.fare_mxn >= 0 then source.fare_mxn end as fare_mxn,
         case when source.distance_km >= 0 then source.distance_km end as distance_km,
@@ -52,6 +53,8 @@ row_checked as (
 
     select
         typed.*,
+        {{ key_of_clean_text('typed.pickup_poi_name') }} as pickup_poi_key,
+        {{ key_of_clean_text('typed.dropoff_poi_name') }} as dropoff_poi_key,
         coalesce(payment_synonyms.canonical_value, typed.payment_method_key) as payment_method,
         {{ order_row_reject_reason() }} as row_reject_reason
     from typed
@@ -80,12 +83,6 @@ select
     user_id,
     order_ts,
     landing_dt,
-    case when pickup_coords_valid then pickup_lat end as pickup_lat,
-    case when pickup_coords_valid then pickup_lon end as pickup_lon,
-    case when dropoff_coords_valid then dropoff_lat end as dropoff_lat,
-    case when dropoff_coords_valid then dropoff_lon end as dropoff_lon,
-    coalesce(pickup_coords_valid = false, false) as has_invalid_pickup_coords,
-    coalesce(dropoff_coords_valid = false, false) as has_invalid_dropoff_coords,
     pickup_poi_name,
     pickup_poi_key,
     pickup_address,
@@ -96,5 +93,11 @@ select
     distance_km,
     payment_method,
     order_status,
+    case when pickup_coords_valid then pickup_lat end as pickup_lat,
+    case when pickup_coords_valid then pickup_lon end as pickup_lon,
+    case when dropoff_coords_valid then dropoff_lat end as dropoff_lat,
+    case when dropoff_coords_valid then dropoff_lon end as dropoff_lon,
+    coalesce(pickup_coords_valid = false, false) as has_invalid_pickup_coords,
+    coalesce(dropoff_coords_valid = false, false) as has_invalid_dropoff_coords,
     coalesce(row_reject_reason, case when order_version > 1 then 'duplicate_order_id' end) as reject_reason
 from versioned

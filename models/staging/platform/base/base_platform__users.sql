@@ -9,15 +9,19 @@ source as (
 
 synonyms as (
 
-    select field, raw_key, canonical_value from {{ ref('categorical_synonyms') }}
+    select
+        field,
+        raw_key,
+        canonical_value
+    from {{ ref('categorical_synonyms') }}
 
 ),
 
 cleaned as (
 
     select
-        nullif(trim(user_id), '') as user_id,
         signup_date,
+        nullif(trim(user_id), '') as user_id,
         {{ clean_text('city') }} as city_text,
         {{ text_key('city') }} as city_key,
         {{ text_key('device_os') }} as device_os_key,
@@ -35,12 +39,12 @@ typed as (
     select
         cleaned.user_id,
         cleaned.signup_date,
-        coalesce(city.canonical_value, cleaned.city_text) as city,
-        coalesce(device_os.canonical_value, cleaned.device_os_key) as device_os,
         cleaned.app_version,
         cleaned.referral_channel,
-        coalesce(email_domain.canonical_value, cleaned.email_domain_text) as email_domain,
-        cleaned.phone_carrier
+        cleaned.phone_carrier,
+        coalesce(city.canonical_value, cleaned.city_text) as city,
+        coalesce(device_os.canonical_value, cleaned.device_os_key) as device_os,
+        coalesce(email_domain.canonical_value, cleaned.email_domain_text) as email_domain
     from cleaned
     left join synonyms as city
         on city.field = 'city' and cleaned.city_key = city.raw_key
@@ -55,7 +59,9 @@ versioned as (
 
     select
         *,
-        row_number() over (partition by user_id order by signup_date, city, device_os) as user_version
+        row_number() over (
+            partition by user_id order by signup_date asc nulls last, city asc, device_os asc
+        ) as user_version
     from typed
 
 )
