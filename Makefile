@@ -32,9 +32,9 @@ $(STAMP): pyproject.toml adapter/pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.11 or run make PYTHON=/path/to/python3.11"; exit 1; }
 	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	# One resolve for both packages, so dbt-core stays on 1.11 (1.12 cannot build offline).
 	# compat mode: dbt.adapters is a pkgutil namespace, which needs a plain path entry.
-	$(BIN)/python -m pip install --quiet -e ./adapter --config-settings editable_mode=compat
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet --config-settings editable_mode=compat -e ./adapter -e ".[dev]"
 	@grep -q DBT_PROFILES_DIR $(BIN)/activate || echo 'export DBT_PROFILES_DIR="$(CURDIR)/profiles"' >> $(BIN)/activate
 	@touch $@
 
