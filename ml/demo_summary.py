@@ -6,8 +6,10 @@ import argparse
 import os
 import sys
 
+import pandas as pd
 from rich.console import Console
-from rich.table import Table
+
+from ml.query import show
 
 TABLES = [
     ("staging", "stg_platform__rejects", "raw rows staging could not use, with the reason"),
@@ -29,14 +31,12 @@ def main(argv: list[str] | None = None) -> int:
 
     spark = spark_session()
     console = Console()
-    table = Table(title="ridecredit: tables built by `make demo`")
-    for column in ("table", "rows", "what it holds"):
-        table.add_column(column)
+    rows = []
     for schema, name, what in TABLES:
         qualified = f"{schema}.{name}"
-        rows = f"{spark.table(qualified).count():,}" if spark.catalog.tableExists(qualified) else "not built"
-        table.add_row(qualified, rows, what)
-    console.print(table)
+        count = f"{spark.table(qualified).count():,}" if spark.catalog.tableExists(qualified) else "not built"
+        rows.append({"table": qualified, "rows": count, "what it holds": what})
+    show(pd.DataFrame(rows), title="ridecredit: tables built by `make demo`", console=console)
     warehouse = os.environ.get("RIDECREDIT_WAREHOUSE", ".warehouse")
     console.print(
         f"Warehouse: {warehouse}/spark-warehouse (parquet), metastore: {warehouse}/metastore_db\n"

@@ -69,3 +69,14 @@ def test_docs_generate(demo_build) -> None:
     run_dbt(["docs", "generate"])
     catalog = json.loads((REPO / "target" / "catalog.json").read_text())
     assert any(key.endswith("user_month_features") for key in catalog["nodes"])
+
+
+def test_query_cli_and_demo_summary_read_the_built_tables(demo_build, spark, capsys) -> None:
+    from ml import demo_summary, query
+
+    expected = spark.table("features.user_month_features").count()
+    assert query.main(["select count(*) as n_rows from features.user_month_features"]) == 0
+    assert f"{expected}" in capsys.readouterr().out
+    assert demo_summary.main([]) == 0
+    out = capsys.readouterr().out
+    assert f"{expected:,}" in out and "not built" not in out
