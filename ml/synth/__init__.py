@@ -110,7 +110,9 @@ users without orders (``USERS_WITHOUT_ORDERS_RATE``); spelling variants of
 city, device_os, payment_method and email_domain
 (``CATEGORICAL_VARIANT_RATE``); a few nulls in users' text columns.
 Order ids are ``R``/``D`` + yymm + chunk(5) + a per-chunk-month sequence in
-time order.  order_ts is naive UTC with whole seconds.
+time order.  Hours are drawn on the city's wall clock and order_ts is written
+as naive UTC with whole seconds (``places.CITY_TIMEZONES``, DST-aware), as a
+platform stores it; ``dt`` is the month on the city's clock.
 
 Drift: ``ml.synth.DRIFT`` -- in the 5th month every delivery ``amount_mxn``
 is x0.60 (a promo).  Nothing else drifts: rates, prices and behaviour are
