@@ -5,7 +5,8 @@ load seeds and register the raw tables, then time one ``dbt build`` (every model
 test) in a child process with the `local` profile (local[*], so all cores of this machine).
 Prints wall time, raw rows and rows/s per size, and each time's ratio to the first size,
 next to the ratio of populations: growth is linear or better when the time ratio is at
-most the population ratio.
+most the population ratio. Then the slowest nodes of each size, from its run_results.json.
+Local disk: Spark's shuffle files peaked at about 39 GB for 1M users x 6 months.
 
     python benchmarks/bench_dbt_build.py                      # 100k and 1M users x 6 months
     python benchmarks/bench_dbt_build.py --users 20000 100000
@@ -14,6 +15,7 @@ most the population ratio.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -31,6 +33,13 @@ DBT = str(Path(sys.executable).parent / "dbt")
 
 def raw_rows(landing: Path) -> int:
     return sum(pq.ParquetFile(p).metadata.num_rows for p in (landing / "raw").rglob("*.parquet"))
+
+
+def slowest_nodes(run_results: Path, top: int = 8) -> list[tuple[str, float]]:
+    """The nodes that dominate the build: where a speed-up would pay."""
+    results = json.loads(run_results.read_text())["results"]
+    timed = sorted(((r["unique_id"], r["execution_time"]) for r in results), key=lambda r: -r[1])
+    return timed[:top]
 
 
 def run(cmd: list[str], env: dict[str, str], log: Path) -> float:
@@ -56,6 +65,8 @@ def bench(users: int, months: int, seed: int, workdir: Path, driver_memory: str,
         "RIDECREDIT_LANDING": str(root / "landing"),
         "RIDECREDIT_DRIVER_MEMORY": driver_memory,
         "RIDECREDIT_SHUFFLE_PARTITIONS": os.environ.get("RIDECREDIT_SHUFFLE_PARTITIONS", "32"),
+        # Each size keeps its own run_results.json, so the slowest nodes can be compared.
+        "DBT_TARGET_PATH": str(root / "target"),
     }
     console.print(f"[bold]{users:,} users[/]: generating …")
     t_gen = run([sys.executable, "-m", "ml.synth", "--users", str(users), "--months", str(months),
@@ -67,7 +78,7 @@ def bench(users: int, months: int, seed: int, workdir: Path, driver_memory: str,
     console.print("  dbt build …")
     t_build = run([DBT, "build"], env, log)
     console.print(f"  dbt build: {t_build:.0f} s")
-    return {"users": users, "rows": rows, "generate_s": t_gen, "build_s": t_build, "log": log}
+    return {"slowest": slowest_nodes(root / "target" / "run_results.json"),"users": users, "rows": rows, "generate_s": t_gen, "build_s": t_build, "log": log}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -92,6 +103,13 @@ def main(argv: list[str] | None = None) -> int:
             f"{r['users'] / first['users']:.1f}x", f"{r['build_s'] / first['build_s']:.2f}x",
         )
     console.print(table)
+    for r in results:
+        slow = Table(title=f"slowest nodes, {r['users']:,} users")
+        slow.add_column("node")
+        slow.add_column("seconds", justify="right")
+        for node, seconds in r["slowest"]:
+            slow.add_row(node, f"{seconds:.0f}")
+        console.print(slow)
     if not args.keep:
         shutil.rmtree(args.workdir, ignore_errors=True)
     return 0

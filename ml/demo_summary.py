@@ -18,7 +18,7 @@ TABLES = [
     ("features", "user_month_text_hashes", "hashed bag-of-words text embedding (Python model, mapInPandas)"),
     ("labels", "user_month_labels", "risk, age bucket and income labels"),
     ("monitoring", "feature_psi", "PSI per feature and month vs the base month"),
-    ("monitoring", "feature_selection", "features kept by the PSI threshold"),
+    ("monitoring", "feature_selection", "features kept: PSI-stable and not flattened by the clip"),
     ("preprocessing", "numeric_feature_params", "fill values and p10/p90 clip bounds (training window)"),
     ("preprocessing", "categorical_encodings", "ordinal codes, 0 = unknown"),
     ("preprocessing", "income_label_params", "how to turn an income score back into MXN"),

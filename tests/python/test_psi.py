@@ -65,3 +65,28 @@ def test_planted_drift_is_flagged_and_nothing_else_in_its_family(demo_build, spa
     selection = spark.table("monitoring.feature_selection").toPandas().set_index("feature_name")
     assert selection.loc["delivery_avg_amount_30d", "worst_dt"] == seen_at
     assert selection.loc["delivery_avg_amount_30d", "worst_psi_band"] == "unstable"
+
+
+def test_selection_keeps_exactly_the_stable_features_that_vary_after_preprocessing(demo_build, spark) -> None:
+    """Preprocess the training rows as training will; a selected feature must still carry signal."""
+    features = spark.table("features.user_month_features").toPandas()
+    training = features[features["is_train"]]
+    params = spark.table("preprocessing.numeric_feature_params").toPandas().set_index("feature_name")
+    selection = spark.table("monitoring.feature_selection").toPandas().set_index("feature_name")
+    threshold = 0.25  # var psi_selection_threshold
+
+    constant = []
+    for name, p in params.iterrows():
+        values = pd.to_numeric(training[name], errors="coerce").astype(float)
+        preprocessed = values.fillna(p["fill_value"]).clip(p["clip_low"], p["clip_high"])
+        varies = preprocessed.nunique() > 1
+        stable = selection.loc[name, "max_psi_train"] <= threshold
+        assert selection.loc[name, "is_selected"] == (varies and stable), name
+        assert selection.loc[name, "is_constant_after_clip"] == (not varies), name
+        if not varies:
+            constant.append(name)
+        if stable and not varies:
+            assert selection.loc[name, "drop_reason"] == "constant_after_clip", name
+    # The demo population has features that are mostly zero (few users share a home cell):
+    # the clip flattens them, and selection must flag them rather than hand the model a constant.
+    assert constant, "expected at least one feature that the p10/p90 clip flattens"
