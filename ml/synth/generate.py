@@ -357,6 +357,15 @@ def _order_days(rng: np.random.Generator, cu: ChunkUsers, users: np.ndarray, ms_
     return first + np.floor(rng.random(users.shape[0]) * (dim - first)).astype(np.int64)
 
 
+def _order_timestamps(rng: np.random.Generator, cu: ChunkUsers, users: np.ndarray, ms: date, dim: int,
+                      hour: np.ndarray) -> np.ndarray:
+    """UTC microseconds, whole seconds, for orders placed at local `hour` on a day of month `ms`."""
+    ms_day = _days(ms)
+    day = _order_days(rng, cu, users, ms_day, dim)
+    ts = (ms_day + day) * US_PER_DAY + hour * 3_600_000_000 + rng.integers(0, 3_600_000_000, users.shape[0])
+    return _local_to_utc((ts // 1_000_000) * 1_000_000, cu.city[users])
+
+
 def _payment(rng: np.random.Generator, cu: ChunkUsers, users: np.ndarray, cash_mult: float) -> np.ndarray:
     r = rng.random(users.shape[0])
     cash = r < cu.lat.cash_share[users] * cash_mult
@@ -425,10 +434,7 @@ def make_rides(world: World, rng: np.random.Generator, cu: ChunkUsers, n_r: np.n
     night = flexible & (rng.random(R) < cu.lat.night_w[ru])
     hkey = np.where(night, RIDE_KEY_NIGHT, hkey)
     hour = _sample_rows(RIDE_HOUR_CDF, hkey, 24, rng.random(R))
-    ms_day = _days(ms)
-    day = _order_days(rng, cu, ru, ms_day, dim)
-    ts = (ms_day + day) * US_PER_DAY + hour * 3_600_000_000 + rng.integers(0, 3_600_000_000, R)
-    ts = _local_to_utc((ts // 1_000_000) * 1_000_000, cu.city[ru])  # whole seconds
+    ts = _order_timestamps(rng, cu, ru, ms, dim, hour)
 
     # geometry
     jit = lambda: rng.normal(0.0, 0.00012, R)  # noqa: E731 - GPS noise, ~13 m
@@ -518,10 +524,7 @@ def make_deliveries(world: World, rng: np.random.Generator, cu: ChunkUsers, n_d:
     night = flexible & (rng.random(D) < cu.lat.night_w[du])
     hkey = np.where(night, STORE_KEY_NIGHT, stype)
     hour = _sample_rows(STORE_HOUR_CDF, hkey, 24, rng.random(D))
-    ms_day = _days(ms)
-    day = _order_days(rng, cu, du, ms_day, dim)
-    ts = (ms_day + day) * US_PER_DAY + hour * 3_600_000_000 + rng.integers(0, 3_600_000_000, D)
-    ts = _local_to_utc((ts // 1_000_000) * 1_000_000, cu.city[du])
+    ts = _order_timestamps(rng, cu, du, ms, dim, hour)
 
     # basket
     persona = cu.lat.persona[du]
