@@ -15,7 +15,7 @@ import pandas as pd
 from sklearn.feature_extraction.text import HashingVectorizer
 
 N_DIMENSIONS = 32
-TEXT_COLUMNS = ("ride_origin_texts", "ride_place_texts", "delivery_place_texts", "delivery_items_texts")
+TEXT_COLUMNS = ("ride_origin_text_keys", "ride_place_text_keys", "delivery_store_text_keys", "delivery_item_text_keys")
 OUTPUT_SCHEMA = "user_id string, dt string, n_text_records int, text_hash_embedding array<float>"
 
 # Word unigrams and bigrams, accents stripped: "Casa de Empeño" and "CASA DE EMPENO" hash alike.
@@ -29,11 +29,16 @@ _VECTORIZER = HashingVectorizer(
 )
 
 
+def _flat(values) -> list:
+    """Field keys of one column; SKU keys come as one array per delivery."""
+    return [k for v in values for k in (v if isinstance(v, (list, np.ndarray)) else [v])]
+
+
 def user_documents(frame: pd.DataFrame) -> tuple[list[str], np.ndarray]:
     """One document per user-month: all its recent texts joined; and how many texts it had."""
     documents, counts = [], np.zeros(len(frame), dtype=np.int32)
     for i, row in enumerate(frame[list(TEXT_COLUMNS)].itertuples(index=False)):
-        texts = [t for column in row if column is not None for t in column if t]
+        texts = [t for column in row if column is not None for t in _flat(column) if t]
         documents.append(" \n ".join(texts))
         counts[i] = len(texts)
     return documents, counts

@@ -39,7 +39,9 @@ Individual traits.  Each user also draws three independent N(0, 1) traits:
 
 Labels.  Per user, ``logit(p) = logit(persona.base_default) + 0.80 z_text +
 0.80 z_stat + 0.55 z_hidden - 0.35 log(income / persona median)``; each month
-adds N(0, 0.10) jitter -> ``raw_oracle.truth.default_prob``.  Age at month m
+adds N(0, 0.10) jitter -> ``raw_oracle.truth.default_prob``;
+``default_prob_observable`` integrates z_hidden and the jitter out (the ceiling
+any model of the data can reach).  Age at month m
 is ``floor(age0 + m / 12)``; ``age_bucket`` uses ``personas.AGE_BUCKET_EDGES``
 = (25, 35, 50) -> 0: <25, 1: 25-34, 2: 35-49, 3: 50+.  True monthly income
 ``income_mxn`` = baseline x log-normal monthly shock.

@@ -613,6 +613,7 @@ def make_labels(rng: np.random.Generator, cu: ChunkUsers, ms: date, dim: int, mo
         cu.user_id,
         pa.array(np.array(PERSONA_NAMES, dtype=object)[cu.lat.persona]),
         pa.array(t["default_prob"]),
+        pa.array(t["default_prob_observable"]),
         pa.array(t["age_bucket"], pa.int32()),
         pa.array(t["income"]),
     ], schema=TRUTH.arrow)

@@ -264,4 +264,24 @@ def month_truth(rng: np.random.Generator, lat: UserLatents, month_idx: int) -> d
     sig = _persona_array(lat.persona, "income_month_sigma")
     income = np.round(lat.income * np.exp(rng.normal(0.0, 1.0, n) * sig - sig**2 / 2), 2)
     default_prob = _sigmoid(lat.risk_logit + rng.normal(0.0, RISK_MONTH_SIGMA, n))
-    return {"age": age, "age_bucket": age_bucket(age), "income": income, "default_prob": default_prob}
+    return {
+        "age": age,
+        "age_bucket": age_bucket(age),
+        "income": income,
+        "default_prob": default_prob,
+        "default_prob_observable": observable_default_prob(lat),
+    }
+
+
+def observable_default_prob(lat: UserLatents) -> np.ndarray:
+    """The default probability with what no data can show integrated out.
+
+    z_hidden ~ N(0, 1) and the month jitter ~ N(0, RISK_MONTH_SIGMA) are never observable, so
+    the best any model can do is E[sigmoid(logit_observable + e)] with e ~ N(0, s^2),
+    s^2 = RISK_COEF_HIDDEN^2 + RISK_MONTH_SIGMA^2 (Gauss-Hermite quadrature, no random draw).
+    """
+    logit_observable = lat.risk_logit - RISK_COEF_HIDDEN * lat.z_hidden
+    scale = np.sqrt(RISK_COEF_HIDDEN**2 + RISK_MONTH_SIGMA**2)
+    nodes, weights = np.polynomial.hermite_e.hermegauss(40)  # E[f(Z)], Z ~ N(0, 1)
+    values = _sigmoid(logit_observable[:, None] + scale * nodes[None, :])
+    return values @ (weights / weights.sum())

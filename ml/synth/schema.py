@@ -81,6 +81,7 @@ TRUTH = TableSpec("raw_oracle", "truth", True, pa.schema([
     ("user_id", pa.string()),
     ("persona", pa.string()),
     ("default_prob", pa.float64()),
+    ("default_prob_observable", pa.float64()),  # z_hidden and month jitter integrated out
     ("age_bucket", pa.int32()),
     ("income_mxn", pa.float64()),
 ]))

@@ -1,7 +1,7 @@
 -- The last deliveries before each snapshot (see macros/event_sequences.sql for truncation rules).
 {{ event_sequences('delivery', 'n_deliveries', {
-    'place_texts': 'events.place_text',
-    'items_texts': 'events.items_text',
+    'store_text_keys': 'events.place_text_key',
+    'item_text_keys': 'events.item_text_keys',
     'geohashes': 'events.event_geohash_fine',
     'local_hours': 'events.local_hour',
     'amounts': 'events.amount_mxn',

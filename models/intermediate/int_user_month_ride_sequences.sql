@@ -1,7 +1,7 @@
 -- The last rides before each snapshot (see macros/event_sequences.sql for truncation rules).
 {{ event_sequences('ride', 'n_rides', {
-    'origin_texts': 'events.origin_text',
-    'place_texts': 'events.place_text',
+    'origin_text_keys': 'events.origin_text_key',
+    'place_text_keys': 'events.place_text_key',
     'geohashes': 'events.event_geohash_fine',
     'local_hours': 'events.local_hour',
     'amounts': 'events.amount_mxn',

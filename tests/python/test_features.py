@@ -52,8 +52,8 @@ def test_sequences_keep_the_last_20_records_oldest_first(demo_build, spark) -> N
     assert seq["n_rides"] == 20
     assert seq["ride_amounts"] == [10.0 * d for d in kept_days]
     assert seq["ride_days_before"] == pytest.approx([hand.days_before_snapshot(d, 12) for d in kept_days], abs=1e-9)
-    assert seq["ride_place_texts"] == ["Hospital General de México"] * 20
-    assert seq["ride_origin_texts"] == ["Zócalo"] * 20
+    assert seq["ride_place_text_keys"] == ["hospital general de mexico"] * 20
+    assert seq["ride_origin_text_keys"] == ["zocalo"] * 20
     assert seq["ride_local_hours"] == [6] * 20  # 12:00 UTC is 06:00 in Mexico City
     assert seq["ride_payment_methods"] == ["cash"] * 20
     hospital_cell = pygeohash.encode(*hand.DROPOFF, precision=7)
@@ -61,8 +61,9 @@ def test_sequences_keep_the_last_20_records_oldest_first(demo_build, spark) -> N
     # Jan 30 is before the snapshot too; all three deliveries, oldest first.
     assert seq["n_deliveries"] == 3
     assert seq["delivery_amounts"] == [100.0, 200.0, 300.0]
-    assert seq["delivery_place_texts"] == ["OXXO Centro"] * 3
-    assert seq["delivery_items_texts"] == ["Pañales Huggies etapa 3 | Fórmula infantil 800 g"] * 3
+    assert seq["delivery_store_text_keys"] == ["oxxo centro"] * 3
+    # one key per SKU title, never a joined string
+    assert seq["delivery_item_text_keys"] == [["panales huggies etapa 3", "formula infantil 800 g"]] * 3
     assert seq["delivery_days_before"] == pytest.approx([hand.days_before_snapshot(d, 20) for d in (10, 20, 30)])
 
 

@@ -13,10 +13,12 @@ pytestmark = pytest.mark.slow
 MARTS = [
     "features.user_month_features",
     "features.user_month_sequences",
+    "features.field_texts",
     "features.user_month_text_hashes",
     "labels.user_month_labels",
     "monitoring.feature_psi",
     "monitoring.feature_selection",
+    "monitoring.field_text_novelty",
     "preprocessing.numeric_feature_params",
     "preprocessing.categorical_encodings",
     "preprocessing.income_label_params",

@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
+from sklearn.metrics import roc_auc_score
 
 from ml.synth import AGE_BUCKET_EDGES, DRIFT, age_bucket, drift_dt
 from ml.synth.__main__ import main as cli_main
@@ -134,6 +135,24 @@ def test_users_and_labels_semantics(run_a: Path) -> None:
     # the truth really drives the flag
     k = out.dropna(subset=["overdue_flag"]).merge(truth, on=["user_id", "dt"])
     assert k.loc[k.overdue_flag == 1, "default_prob"].mean() > k.loc[k.overdue_flag == 0, "default_prob"].mean() + 0.05
+    # the observable probability integrates z_hidden out: same mean, less spread, ranks below the truth
+    assert truth["default_prob_observable"].between(0, 1).all()
+    assert abs(truth["default_prob_observable"].mean() - truth["default_prob"].mean()) < 0.01
+    assert truth["default_prob_observable"].std() < truth["default_prob"].std()
+    assert roc_auc_score(k.overdue_flag, k.default_prob_observable) < roc_auc_score(k.overdue_flag, k.default_prob)
+
+
+def test_observable_default_prob_matches_monte_carlo() -> None:
+    from ml.synth.personas import RISK_COEF_HIDDEN, RISK_MONTH_SIGMA, UserLatents, _sigmoid, observable_default_prob
+
+    rng = np.random.default_rng(0)
+    z_hidden = np.array([-1.0, 0.0, 2.0])
+    risk_logit = np.array([-3.0, -1.0, 0.5])
+    lat = UserLatents.__new__(UserLatents)  # only the two fields the function reads
+    lat.risk_logit, lat.z_hidden = risk_logit, z_hidden
+    draws = rng.standard_normal((200_000, 1)) * RISK_COEF_HIDDEN + rng.standard_normal((200_000, 1)) * RISK_MONTH_SIGMA
+    monte_carlo = _sigmoid(risk_logit - RISK_COEF_HIDDEN * z_hidden + draws).mean(axis=0)
+    np.testing.assert_allclose(observable_default_prob(lat), monte_carlo, atol=2e-3)
 
 
 def test_orders_semantics(rides: pd.DataFrame, deliveries: pd.DataFrame) -> None:
