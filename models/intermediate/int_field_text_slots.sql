@@ -17,7 +17,7 @@ ride_origins as (
         user_id,
         dt,
         is_train,
-        'ride_origin' as field,
+        'ride_origin' as field_name,
         explode(ride_origin_text_keys) as text_key
     from sequences
 
@@ -29,7 +29,7 @@ ride_places as (
         user_id,
         dt,
         is_train,
-        'ride_place' as field,
+        'ride_place' as field_name,
         explode(ride_place_text_keys) as text_key
     from sequences
 
@@ -41,7 +41,7 @@ delivery_stores as (
         user_id,
         dt,
         is_train,
-        'delivery_store' as field,
+        'delivery_store' as field_name,
         explode(delivery_store_text_keys) as text_key
     from sequences
 
@@ -53,7 +53,7 @@ delivery_items as (
         user_id,
         dt,
         is_train,
-        'delivery_item' as field,
+        'delivery_item' as field_name,
         explode(flatten(delivery_item_text_keys)) as text_key
     from sequences
 
@@ -75,7 +75,7 @@ select
     user_id,
     dt,
     is_train,
-    field,
+    field_name,
     text_key
 from slots
 where text_key is not null

@@ -19,7 +19,7 @@ keys as (
         bool_or(is_train) as in_training_window,
         count(*) as n_slots,
         count(distinct user_id) as n_users,
-        array_sort(collect_set(field)) as fields
+        array_sort(collect_set(field_name)) as field_names
     from slots
     group by text_key
 
@@ -32,5 +32,5 @@ select
     in_training_window,
     n_slots,
     n_users,
-    fields
+    field_names
 from keys
