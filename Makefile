@@ -14,8 +14,9 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 DEMO_USERS ?= 20000
 DEMO_MONTHS ?= 6
 DEMO_SEED ?= 42
+MODEL_CONFIG ?= demo
 
-.PHONY: help install java demo data register build test lint docs cluster-package clean
+.PHONY: help install java demo data register build train score test lint docs cluster-package clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -47,10 +48,16 @@ register: install  ## load seeds and register the landing parquet files as Spark
 	$(BIN)/dbt seed
 	$(BIN)/dbt run-operation register_raw_sources
 
-build: install  ## dbt build: features, tests and scores
-	$(BIN)/dbt build
+build: install  ## dbt build of the curated tables and their tests (everything but the scores)
+	$(BIN)/dbt build --exclude tag:scoring
 
-demo: install data register build  ## install, generate data, build features, train, score
+train: install  ## python -m ml.train --config demo: encoder, credit models, baselines, report, ONNX
+	$(BIN)/python -m ml.train --config $(MODEL_CONFIG)
+
+score: install  ## dbt build of the scores (embedding cache, risk/age/income tables, score PSI) with the latest model
+	$(BIN)/dbt build --select tag:scoring
+
+demo: install data register build train score  ## install, generate data, build features, train, score
 	@$(BIN)/python -m ml.demo_summary
 
 test: install lint  ## install and run the whole suite (sqlfluff, then pytest on real Spark and dbt)

@@ -73,10 +73,82 @@ class EncoderConfig:
 
 
 @dataclass
+class TaskAdaptationConfig:
+    """TinyBERT's second stage at the text level (``ml.text.adapt``): fine-tune on per-key credit targets."""
+
+    enabled: bool = True
+    smoothing: float = 20.0  # a key's target is its users' mean label shrunk towards the overall mean with this many users
+    teacher_epochs: float = 3.0
+    student_epochs: float = 3.0
+    batch_size: int = 128
+    learning_rate: float = 3.0e-4
+
+
+@dataclass
+class CreditModelConfig:
+    """Fusion Transformer + PLE + towers (``ml.model.credit_model``)."""
+
+    text_proj_dim: int = 32  # each field vector after the learned projection: what the embedding cache stores
+    d_model: int = 64  # width of record tokens, the numeric token and the fusion Transformer
+    n_heads: int = 4
+    n_layers: int = 2  # Transformer blocks over [numeric token, records]
+    ff_mult: int = 2  # MLP width in a block, as a multiple of d_model
+    dropout: float = 0.1
+    categorical_dim: int = 8  # embedding width of each categorical feature
+    cell_buckets: int = 4096  # hashed geohash-6 cells of the records (0 = no cell)
+    ple_levels: int = 2  # CGC extraction levels
+    experts_shared: int = 2  # shared experts per level
+    experts_per_task: int = 2  # task-specific experts per task and level
+    expert_hidden: int = 64
+    tower_hidden: int = 32
+
+
+@dataclass
+class FitConfig:
+    """The training loop of every credit model (teacher-side, student-side, no-text)."""
+
+    epochs: int = 20  # at most; early stopping on the validation month decides
+    patience: int = 3  # epochs without a better validation score before stopping
+    batch_size: int = 256
+    learning_rate: float = 2.0e-3
+    weight_decay: float = 1.0e-4
+    distill_alpha: float = 0.5  # student risk/age loss: alpha x labels + (1 - alpha) x teacher soft predictions
+    distill_temperature: float = 2.0  # softens the age distributions the student matches
+    init_student_from_teacher: bool = True  # start the student-side head from the trained teacher-side head
+
+
+@dataclass
+class BaselineConfig:
+    """LightGBM baselines (gbm_stats, gbm_text) on the same split and users."""
+
+    num_leaves: int = 31
+    learning_rate: float = 0.05
+    n_estimators: int = 600  # at most; early stopping on the validation month
+    min_child_samples: int = 40
+    early_stopping_rounds: int = 40
+    tfidf_word_max_features: int = 20000  # word 1-2 grams of the user-month's field texts
+    tfidf_char_max_features: int = 30000  # character 3-5 grams (within words)
+    oof_folds: int = 5  # out-of-fold linear text scores stacked into LightGBM
+
+
+@dataclass
+class EvaluationConfig:
+    bootstrap_samples: int = 1000  # paired bootstrap resamples of the test users for every comparison
+    base_points: float = 600.0  # risk points at base_odds (good:bad)
+    base_odds: float = 19.0
+    pdo: float = 50.0  # points to double the odds
+
+
+@dataclass
 class Profile:
     name: str = "custom"
     seed: int = 42
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
+    adaptation: TaskAdaptationConfig = field(default_factory=TaskAdaptationConfig)
+    model: CreditModelConfig = field(default_factory=CreditModelConfig)
+    fit: FitConfig = field(default_factory=FitConfig)
+    baselines: BaselineConfig = field(default_factory=BaselineConfig)
+    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
 
 
 def _build(cls: type, data: Any, where: str) -> Any:

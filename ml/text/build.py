@@ -138,14 +138,18 @@ def _shape(model: torch.nn.Module) -> dict[str, int]:
     }
 
 
-def plot_losses(curves: dict[str, list[float]], path: Path) -> None:
-    """Masked-LM loss (if the teacher was pretrained here) and the two distillation losses."""
+GENERAL_PANELS = (("teacher masked-LM loss", ("mlm",)), ("TinyBERT general distillation", ("attention_loss", "hidden_loss")))
+
+
+def plot_losses(
+    curves: dict[str, list[float]], path: Path, panels: tuple[tuple[str, tuple[str, ...]], ...] = GENERAL_PANELS
+) -> None:
+    """One panel per (title, curve names); curves that were not recorded are left out."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    panels = [("teacher masked-LM loss", ["mlm"]), ("TinyBERT general distillation", ["attention_loss", "hidden_loss"])]
     panels = [(title, [n for n in names if curves.get(n)]) for title, names in panels]
     panels = [(title, names) for title, names in panels if names]
     fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 3.6), squeeze=False)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -50,8 +51,16 @@ def attention_scores(model: BertModel, hidden_states: tuple[torch.Tensor, ...], 
     return (q @ k.transpose(-1, -2)) * attention.attention_head_size**-0.5  # (B, H, T, T)
 
 
+@dataclass
+class DistillationOutput:
+    attention_loss: torch.Tensor
+    hidden_loss: torch.Tensor
+    student_last: torch.Tensor  # (B, T, C_student) last hidden states
+    teacher_last: torch.Tensor  # (B, T, C_teacher)
+
+
 class GeneralDistillation(nn.Module):
-    """Student, frozen teacher and ``W_h``; ``forward`` returns (attention_loss, hidden_loss)."""
+    """Student, frozen teacher and ``W_h``; ``forward`` gives the attention and hidden losses."""
 
     def __init__(self, teacher: BertModel, student: BertModel) -> None:
         super().__init__()
@@ -66,7 +75,7 @@ class GeneralDistillation(nn.Module):
         self.W_h = nn.Linear(s.hidden_size, t.hidden_size)  # student width -> teacher width (eq. 8)
         self.mapping = layer_map(t.num_hidden_layers, s.num_hidden_layers)
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> DistillationOutput:
         with torch.no_grad():
             t_out = self.teacher(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True)
         s_out = self.student(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True)
@@ -88,7 +97,7 @@ class GeneralDistillation(nn.Module):
         for s_index, t_index in hidden_pairs:
             diff = self.W_h(s_out.hidden_states[s_index]) - t_out.hidden_states[t_index]  # (B, T, C_teacher)
             hidden_loss = hidden_loss + (diff**2 * token[..., None]).sum() / n_values
-        return attention_loss, hidden_loss
+        return DistillationOutput(attention_loss, hidden_loss, s_out.last_hidden_state, t_out.last_hidden_state)
 
 
 def distill_student(
@@ -116,7 +125,8 @@ def distill_student(
     with tqdm(total=total, desc="TinyBERT general distillation", unit="batch") as bar:
         for step, indices in enumerate(epoch_batches(corpus, config.batch_size, config.epochs, generator)):
             batch = {k: v.to(device) for k, v in pad_batch(tokenizer, [corpus.input_ids[i] for i in indices]).items()}
-            attention_loss, hidden_loss = distillation(batch["input_ids"], batch["attention_mask"])
+            out = distillation(batch["input_ids"], batch["attention_mask"])
+            attention_loss, hidden_loss = out.attention_loss, out.hidden_loss
             loss = attention_loss + hidden_loss
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

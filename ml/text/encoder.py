@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import transformers
 from torch import nn
 from tqdm.auto import tqdm
 from transformers import BertModel, PreTrainedTokenizerBase
@@ -49,10 +50,18 @@ class FieldEncoder:
         self.max_length = max_length
 
     @classmethod
-    def from_pretrained(cls, path: str | Path, max_length: int | None = None) -> "FieldEncoder":
-        """An encoder saved with ``save_pretrained`` (weights, config and tokenizer in one directory)."""
+    def from_pretrained(
+        cls, path: str | Path, max_length: int | None = None, attn_implementation: str | None = None
+    ) -> "FieldEncoder":
+        """An encoder saved with ``save_pretrained`` (weights, config and tokenizer in one directory).
+
+        ``attn_implementation="eager"`` for ONNX export: the onnxruntime optimizer fuses the
+        explicit softmax attention, not the SDPA graph.
+        """
         tokenizer = load_tokenizer(Path(path))
-        bert = BertModel.from_pretrained(str(path), local_files_only=True, add_pooling_layer=False)
+        bert = BertModel.from_pretrained(
+            str(path), local_files_only=True, add_pooling_layer=False, attn_implementation=attn_implementation
+        )
         return cls(bert, tokenizer, max_length or tokenizer.model_max_length)
 
     @property
@@ -60,6 +69,7 @@ class FieldEncoder:
         return self.embedder.bert.config.hidden_size
 
     def save_pretrained(self, path: str | Path) -> None:
+        transformers.utils.logging.disable_progress_bar()  # one "writing shards" bar per save is noise
         self.embedder.bert.save_pretrained(str(path))
         self.tokenizer.save_pretrained(str(path))
 

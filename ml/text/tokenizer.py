@@ -25,11 +25,17 @@ def train_wordpiece(texts: Sequence[str], config: TokenizerConfig, out_dir: Path
     and unaccented, so the normaliser changes nothing on them; it keeps raw text usable too.
     """
     trainer = BertWordPieceTokenizer(clean_text=True, handle_chinese_chars=False, strip_accents=True, lowercase=True)
+    texts = list(texts)
+    # tokenizers' WordPiece trainer numbers the "##x" continuation pieces in hash-map order, which
+    # breaks ties between equally frequent merges differently from run to run (huggingface/
+    # tokenizers#1794). Numbering them up front, sorted, makes the vocabulary reproducible.
+    normalize = trainer._tokenizer.normalizer.normalize_str
+    alphabet = sorted({c for text in texts for c in normalize(text) if not c.isspace()})
     trainer.train_from_iterator(
-        list(texts),
+        texts,
         vocab_size=config.vocab_size,
         min_frequency=config.min_frequency,
-        special_tokens=SPECIAL_TOKENS,
+        special_tokens=SPECIAL_TOKENS + [f"##{c}" for c in alphabet],
         show_progress=False,
     )
     tokenizer = BertTokenizer(

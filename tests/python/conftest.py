@@ -95,5 +95,18 @@ def demo_build(warehouse: Path) -> dict:
     os.environ["RIDECREDIT_LANDING"] = str(landing)
     run_dbt(["seed"])
     run_dbt(["run-operation", "register_raw_sources"])
-    first = run_dbt(["build"])
+    first = run_dbt(["build", "--exclude", "tag:scoring"])
     return {"landing": landing, "first": first}
+
+
+TINY_PROFILE = REPO / "tests" / "python" / "tiny_profile.yaml"
+
+
+@pytest.fixture(scope="session")
+def tiny_model(demo_build, tmp_path_factory) -> Path:
+    """A model version trained end to end (with ONNX export) on the test population by `python -m ml.train`."""
+    from ml.train import main
+
+    out = tmp_path_factory.mktemp("models")
+    assert main(["--config", str(TINY_PROFILE), "--out", str(out)]) == 0
+    return (out / "latest").resolve()

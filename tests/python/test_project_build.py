@@ -14,7 +14,6 @@ MARTS = [
     "features.user_month_features",
     "features.user_month_sequences",
     "features.field_texts",
-    "features.user_month_text_hashes",
     "labels.user_month_labels",
     "monitoring.feature_psi",
     "monitoring.feature_selection",
@@ -33,21 +32,21 @@ def _fingerprints(spark) -> dict[str, tuple[int, int]]:
     return out
 
 
-def test_build_runs_sql_and_python_models_and_all_tests(demo_build) -> None:
+def test_build_runs_sql_models_and_all_tests(demo_build) -> None:
     results = demo_build["first"].result.results
     by_type: dict[str, int] = {}
     for r in results:
         key = f"{r.node.resource_type}:{getattr(r.node, 'language', '')}"
         by_type[key] = by_type.get(key, 0) + 1
         assert str(r.status) in {"success", "pass"}, (r.node.unique_id, r.status, r.message)
-    assert by_type.get("model:sql", 0) >= 15 and by_type.get("model:python", 0) >= 1
+    assert by_type.get("model:sql", 0) >= 15  # the Python models score: tests/python/test_scoring.py
     assert by_type.get("test:sql", 0) >= 40  # data tests ran too
 
 
 def test_second_build_changes_nothing(demo_build, spark) -> None:
     before = _fingerprints(spark)
     assert all(n > 0 for n, _ in before.values())
-    run_dbt(["build"])
+    run_dbt(["build", "--exclude", "tag:scoring"])
     assert _fingerprints(spark) == before
 
 

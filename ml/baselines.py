@@ -1,0 +1,162 @@
+"""LightGBM baselines on the same split and users as the neural models.
+
+- ``gbm_stats``: the selected numeric features (raw; LightGBM handles missing values) and the
+  encoded categoricals, the tree model the seed system compares against;
+- ``gbm_text``: the same plus a bag of words of the user-month's field texts that is a fair
+  rival for a model that reads text: TF-IDF of word 1-2 grams and character 3-5 grams, fitted
+  on the training months, turned by linear models into per-task text scores, out of fold on
+  the training rows (grouped by user, so no user's own label leaks into its score), and
+  stacked into LightGBM.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+from scipy import sparse
+from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.model_selection import GroupKFold
+
+from ml.configs import BaselineConfig
+from ml.preprocessing import CATEGORICAL_FEATURES, Preprocessing
+
+
+LABEL_COLUMNS = ["risk_label", "age_bucket", "income_label"]
+
+
+@dataclass
+class BaselinePredictions:
+    risk_prob: np.ndarray
+    age_prob: np.ndarray  # (N, 4)
+    income: np.ndarray  # normalised
+
+
+def tabular(frame: pd.DataFrame, prep: Preprocessing) -> pd.DataFrame:
+    x = frame[prep.numeric_features].astype("float64").reset_index(drop=True)
+    codes = prep.categorical(frame)
+    for i, name in enumerate(CATEGORICAL_FEATURES):
+        x[name] = pd.Categorical(codes[:, i], categories=range(prep.categorical_cardinalities[i]))
+    return x
+
+
+class TextScores:
+    """TF-IDF of the user-month's field texts + one linear model per task.
+
+    A user-month's document is every field key of its records. Word 1-2 grams and character
+    3-5 grams (within words) never cross a key boundary, so the document's n-gram counts are
+    the key-count-weighted sum of each distinct key's counts: ``counts = U @ K`` with U the
+    (user-months x keys) slot counts and K the (keys x n-grams) counts of each key, computed
+    once per key. Vocabulary and IDF come from the training months only.
+    """
+
+    def __init__(self, config: BaselineConfig, text_keys: list[str], prep: Preprocessing) -> None:
+        self.config, self.prep = config, prep
+        self.keys = pd.Index(text_keys)
+        self.word = CountVectorizer(ngram_range=(1, 2), max_features=config.tfidf_word_max_features, min_df=2)
+        self.char = CountVectorizer(analyzer="char_wb", ngram_range=(3, 5), max_features=config.tfidf_char_max_features, min_df=3)
+        self.tfidf = TfidfTransformer(sublinear_tf=True)
+
+    def key_counts(self, frame: pd.DataFrame) -> sparse.csr_matrix:
+        """(user-months x keys) number of slots holding each key."""
+        rows, _, _, keys = self.prep.text_slots(frame)
+        columns = self.keys.get_indexer(keys)
+        return sparse.csr_matrix((np.ones(len(rows)), (rows, columns)), shape=(len(frame), len(self.keys)))
+
+    def _linear(self):
+        return LogisticRegression(C=1.0, max_iter=300), LogisticRegression(C=1.0, max_iter=300), Ridge(alpha=3.0)
+
+    def _scores(self, models, x) -> np.ndarray:
+        risk, age, income = models
+        return np.column_stack([risk.decision_function(x), age.predict_log_proba(x), income.predict(x)])
+
+    def _fit(self, x, labels: pd.DataFrame):
+        models = self._linear()
+        for model, column in zip(models, LABEL_COLUMNS):
+            has = labels[column].notna().to_numpy()
+            model.fit(x[has], labels.loc[has, column].to_numpy())
+        return models
+
+    def fit_out_of_fold(self, train: pd.DataFrame) -> np.ndarray:
+        """Fit vocabulary, IDF and the linear models on the training months; their out-of-fold scores."""
+        counts = self.key_counts(train)
+        seen = np.flatnonzero(np.asarray(counts.sum(axis=0)).ravel() > 0)
+        self.word.fit(self.keys[seen])
+        self.char.fit(self.keys[seen])
+        self.key_ngrams = sparse.hstack([self.word.transform(self.keys), self.char.transform(self.keys)]).tocsr()
+        x = self.tfidf.fit_transform(counts @ self.key_ngrams)
+        labels = train[LABEL_COLUMNS].reset_index(drop=True)
+        oof = np.zeros((len(train), 6))
+        folds = GroupKFold(n_splits=self.config.oof_folds).split(x, groups=train.user_id.to_numpy())
+        for fit_rows, held_rows in folds:
+            oof[held_rows] = self._scores(self._fit(x[fit_rows], labels.iloc[fit_rows].reset_index(drop=True)), x[held_rows])
+        self.models = self._fit(x, labels)
+        return oof
+
+    def transform(self, frame: pd.DataFrame) -> np.ndarray:
+        return self._scores(self.models, self.tfidf.transform(self.key_counts(frame) @ self.key_ngrams))
+
+
+def fit_gbm(
+    train: pd.DataFrame, valid: pd.DataFrame, frames: dict[str, pd.DataFrame], config: BaselineConfig, seed: int
+) -> dict[str, BaselinePredictions]:
+    """One LightGBM per task, early-stopped on the validation month; predictions for every frame."""
+    common = dict(
+        num_leaves=config.num_leaves,
+        learning_rate=config.learning_rate,
+        n_estimators=config.n_estimators,
+        min_child_samples=config.min_child_samples,
+        subsample=0.8,
+        subsample_freq=1,
+        colsample_bytree=0.8,
+        random_state=seed,
+        deterministic=True,
+        force_row_wise=True,
+        n_jobs=2,
+        verbose=-1,
+    )
+    x_train, x_valid = train.drop(columns=LABEL_COLUMNS), valid.drop(columns=LABEL_COLUMNS)
+    stop = [lgb.early_stopping(config.early_stopping_rounds, verbose=False)]
+    models = {}
+    for task, column, estimator in (
+        ("risk", "risk_label", lgb.LGBMClassifier(objective="binary", **common)),
+        ("age", "age_bucket", lgb.LGBMClassifier(objective="multiclass", num_class=4, **common)),
+        ("income", "income_label", lgb.LGBMRegressor(objective="regression", **common)),
+    ):
+        fit_rows, valid_rows = train[column].notna(), valid[column].notna()
+        estimator.fit(
+            x_train[fit_rows], train.loc[fit_rows, column],
+            eval_X=(x_valid[valid_rows],), eval_y=(valid.loc[valid_rows, column],), callbacks=stop,
+        )
+        models[task] = estimator
+    out = {}
+    for name, frame in frames.items():
+        x = frame.drop(columns=LABEL_COLUMNS, errors="ignore")
+        out[name] = BaselinePredictions(
+            risk_prob=models["risk"].predict_proba(x)[:, 1],
+            age_prob=models["age"].predict_proba(x),
+            income=np.clip(models["income"].predict(x), -1, 1),
+        )
+    return out
+
+
+def run_baselines(
+    splits: dict[str, pd.DataFrame], prep: Preprocessing, text_keys: list[str], config: BaselineConfig, seed: int
+) -> dict[str, dict[str, BaselinePredictions]]:
+    """gbm_stats and gbm_text predictions for every split (train, valid, test)."""
+    labelled = {name: pd.concat([tabular(f, prep), f[LABEL_COLUMNS].reset_index(drop=True)], axis=1) for name, f in splits.items()}
+    results = {"gbm_stats": fit_gbm(labelled["train"], labelled["valid"], labelled, config, seed)}
+
+    text = TextScores(config, text_keys, prep)
+    scores = {"train": text.fit_out_of_fold(splits["train"])}
+    for name in ("valid", "test"):
+        scores[name] = text.transform(splits[name])
+    with_text = {}
+    for name, frame in labelled.items():
+        extra = pd.DataFrame(scores[name], columns=["text_risk", "text_age_0", "text_age_1", "text_age_2", "text_age_3", "text_income"])
+        with_text[name] = pd.concat([frame, extra], axis=1)
+    results["gbm_text"] = fit_gbm(with_text["train"], with_text["valid"], with_text, config, seed)
+    return results

@@ -1,0 +1,105 @@
+"""Test-month evaluation: every model's metrics, paired bootstrap comparisons, retention.
+
+Each model is a ``ScoredModel``: risk probability, age-bucket probabilities and normalised
+income for every test user-month. Metrics are computed on the users that have each label:
+
+- risk: AUC, KS, Gini against ``risk_label``;
+- age: accuracy and macro-F1 of the arg-max bucket against ``age_bucket``;
+- income: MAE in MXN and Spearman against the labelled income (clipped at var
+  income_clip_max, as the label is), the prediction turned into MXN with
+  ``preprocessing.income_label_params``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ml import metrics
+from ml.preprocessing import Preprocessing
+
+COMPARED_METRICS = {"risk": ("auc", metrics.auc), "age": ("macro_f1", None), "income": ("spearman", metrics.spearman)}
+
+
+@dataclass
+class ScoredModel:
+    risk_prob: np.ndarray  # (N,)
+    age_prob: np.ndarray  # (N, 4)
+    income: np.ndarray  # (N,) normalised, [-1, 1]
+
+
+@dataclass
+class TestLabels:
+    risk: np.ndarray
+    age: np.ndarray
+    income_norm: np.ndarray
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame) -> "TestLabels":
+        return cls(
+            frame.risk_label.to_numpy(np.float64, na_value=np.nan),
+            frame.age_bucket.fillna(-1).to_numpy(np.int64),
+            frame.income_label.to_numpy(np.float64, na_value=np.nan),
+        )
+
+
+def model_metrics(model: ScoredModel, labels: TestLabels, prep: Preprocessing) -> dict[str, dict[str, float]]:
+    """Metrics over the labelled users the model scored (an oracle has no truth for hand-made users)."""
+    r = ~np.isnan(labels.risk) & ~np.isnan(model.risk_prob)
+    a = (labels.age >= 0) & ~np.isnan(model.age_prob).any(axis=1)
+    i = ~np.isnan(labels.income_norm) & ~np.isnan(model.income)
+    return {
+        "risk": metrics.risk_metrics(labels.risk[r], model.risk_prob[r]),
+        "age": metrics.age_metrics(labels.age[a], model.age_prob[a].argmax(1)),
+        "income": metrics.income_metrics(prep.income_mxn(labels.income_norm[i]), prep.income_mxn(model.income[i])),
+    }
+
+
+def _age_macro_f1(y: np.ndarray, prob: np.ndarray) -> float:
+    return metrics.macro_f1(y, prob.argmax(1))
+
+
+def compare(
+    a: ScoredModel, b: ScoredModel, labels: TestLabels, samples: int, seed: int
+) -> dict[str, dict[str, float | bool]]:
+    """Paired bootstrap of a - b on risk AUC, age macro-F1 and income Spearman, same test users."""
+    r, g, i = ~np.isnan(labels.risk), labels.age >= 0, ~np.isnan(labels.income_norm)
+    return {
+        "risk_auc": metrics.paired_bootstrap(metrics.auc, labels.risk[r], a.risk_prob[r], b.risk_prob[r], samples, seed),
+        "age_macro_f1": metrics.paired_bootstrap(_age_macro_f1, labels.age[g], a.age_prob[g], b.age_prob[g], samples, seed),
+        "income_spearman": metrics.paired_bootstrap(
+            metrics.spearman, labels.income_norm[i], a.income[i], b.income[i], samples, seed
+        ),
+    }
+
+
+def retention(scores: dict[str, dict], student: str = "student", teacher: str = "teacher", base: str = "no_text") -> dict[str, float]:
+    """(student - no_text) / (teacher - no_text) on risk AUC, age macro-F1 and income Spearman."""
+    out = {}
+    for task, metric in (("risk", "auc"), ("age", "macro_f1"), ("income", "spearman")):
+        gain = scores[teacher][task][metric] - scores[base][task][metric]
+        out[task] = (scores[student][task][metric] - scores[base][task][metric]) / gain if gain else float("nan")
+    return out
+
+
+def oracle_models(frame: pd.DataFrame, truth: pd.DataFrame, prep: Preprocessing) -> dict[str, ScoredModel]:
+    """The generator's truth as two 'models' (evaluation only; nothing trains on it).
+
+    ``oracle``: the true default probability, age bucket and income. ``oracle_observable``:
+    the default probability with the never-observable z_hidden integrated out, the best any
+    model of the data can reach; its age and income are the oracle's. User-months without a
+    truth row (users added by hand to a landing zone) get NaN and are left out of its metrics.
+    """
+    joined = frame[["user_id", "dt"]].merge(truth, on=["user_id", "dt"], how="left", validate="one_to_one")
+    known = joined.age_bucket.notna().to_numpy()
+    age_prob = np.full((len(joined), 4), np.nan)
+    age_prob[known] = np.eye(4)[joined.age_bucket[known].to_numpy(np.int64)]
+    span = prep.income_log_max - prep.income_log_min
+    clipped = np.clip(joined.income_mxn.to_numpy(np.float64), np.exp(prep.income_log_min), np.exp(prep.income_log_max))
+    income = 2 * (np.log(clipped) - prep.income_log_min) / span - 1
+    return {
+        "oracle": ScoredModel(joined.default_prob.to_numpy(), age_prob, income),
+        "oracle_observable": ScoredModel(joined.default_prob_observable.to_numpy(), age_prob, income),
+    }

@@ -1,0 +1,242 @@
+"""``python -m ml.export``: the student encoder and the credit head to ONNX, optimised, int8, gated.
+
+Run at the end of ``python -m ml.train`` and on its own (``--model DIR``). Steps:
+
+1. export ``text_encoder`` (student BERT + mean pooling + the head's text projection:
+   ``input_ids, attention_mask -> field_vector``) and ``head`` (fusion + PLE + towers on the
+   projected field vectors -> ``risk_prob, age_prob, income``) with opset 17;
+2. optimise the encoder with ``onnxruntime.transformers`` and check that the Attention,
+   SkipLayerNormalization and Gelu fusions are present;
+3. int8 dynamic quantisation (``onnxruntime.quantization.quantize_dynamic``) of both;
+4. the parity gate on the test month: torch, fp32 ONNX and int8 ONNX scored by the same
+   ``ml.scoring`` code the dbt models run. Risk AUC may drop at most 0.005, age accuracy at
+   most 0.5 points, income Spearman at most 0.005; otherwise the export fails with the figures.
+
+The ONNX files and ``scoring.json`` go to ``<model>/onnx/`` and join the manifest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+import pandas as pd
+import torch
+from safetensors.torch import load_file
+from torch import nn
+
+from ml import metrics as M
+from ml.configs import CreditModelConfig
+from ml.model.credit_model import CreditModel, InputDims
+from ml.preprocessing import Preprocessing
+from ml.scoring import HEAD_INPUTS, HEAD_OUTPUTS, ONNX_DIR, ScoringModel
+from ml.text.encoder import FieldEncoder, FieldEmbedder
+
+OPSET = 17
+REQUIRED_FUSIONS = {"Attention": ("Attention", "MultiHeadAttention"), "SkipLayerNormalization": ("SkipLayerNormalization",),
+                    "Gelu": ("Gelu", "FastGelu", "BiasGelu")}
+PARITY_LIMITS = {"risk_auc": 0.005, "age_accuracy": 0.005, "income_spearman": 0.005}
+
+
+class ExportError(RuntimeError):
+    pass
+
+
+class TextEncoderForExport(nn.Module):
+    """(input_ids, attention_mask) -> the projected field vector the embedding cache stores."""
+
+    def __init__(self, embedder: FieldEmbedder, text_proj: nn.Linear) -> None:
+        super().__init__()
+        self.embedder, self.text_proj = embedder, text_proj
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        return self.text_proj(self.embedder(input_ids, attention_mask))  # (B, r)
+
+
+class HeadForExport(nn.Module):
+    """The credit model on projected field vectors, with probabilities as outputs."""
+
+    def __init__(self, model: CreditModel) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, field_vectors, field_present, record_type, record_hour, record_payment, record_status,
+                record_cell, record_numeric, numeric, categorical):
+        record = {"record_type": record_type, "record_hour": record_hour, "record_payment": record_payment,
+                  "record_status": record_status, "record_cell": record_cell, "record_numeric": record_numeric}
+        out = self.model(field_vectors, field_present, record, numeric, categorical)
+        return torch.sigmoid(out.risk_logit), torch.softmax(out.age_logits, dim=-1), out.income
+
+
+def encoder_dir(model_dir: Path, name: str = "student") -> Path:
+    """The encoder the heads were trained on (the task-adapted one when adaptation ran)."""
+    return model_dir / json.loads((model_dir / "head" / "model.json").read_text())["encoder"][name]
+
+
+def load_head(model_dir: Path, name: str = "student") -> CreditModel:
+    spec = json.loads((model_dir / "head" / "model.json").read_text())
+    model = CreditModel(CreditModelConfig(**spec["config"]), InputDims(**spec["dims"]), spec["text_dim"][name])
+    model.load_state_dict(load_file(model_dir / "head" / f"{name}.safetensors"))
+    return model.eval()
+
+
+def _sample_head_inputs(prep: Preprocessing, r: int, batch: int = 2) -> dict[str, torch.Tensor]:
+    T, S = prep.n_records, prep.n_slots
+    sample = {
+        "field_vectors": torch.zeros(batch, T, S, r), "field_present": torch.zeros(batch, T, S),
+        **{k: torch.zeros(batch, T, dtype=torch.long) for k in HEAD_INPUTS[2:7]},
+        "record_numeric": torch.zeros(batch, T, 3),
+        "numeric": torch.zeros(batch, len(prep.numeric_features)),
+        "categorical": torch.zeros(batch, len(prep.categorical_cardinalities), dtype=torch.long),
+    }
+    sample["record_type"][:, 0] = 1
+    return sample
+
+
+def export_onnx(model_dir: Path) -> dict[str, Any]:
+    """fp32 and int8 ONNX of the text encoder and the head; returns the fusion counts."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    out = model_dir / ONNX_DIR
+    out.mkdir(exist_ok=True)
+    prep = Preprocessing.load(model_dir / "preprocessing.json")
+    encoder = FieldEncoder.from_pretrained(encoder_dir(model_dir), attn_implementation="eager")
+    head = load_head(model_dir)
+    text = TextEncoderForExport(encoder.embedder, head.text_proj).eval()
+    sample = encoder.tokenize(["casa de empeno centro", "oxxo"])
+    raw = out / "text_encoder.raw.onnx"
+    torch.onnx.export(
+        text, (sample["input_ids"], sample["attention_mask"]), str(raw), dynamo=False, opset_version=OPSET,
+        input_names=["input_ids", "attention_mask"], output_names=["field_vector"],
+        dynamic_axes={"input_ids": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"}, "field_vector": {0: "batch"}},
+    )
+    bert = encoder.embedder.bert.config
+    optimized = optimize_model(str(raw), model_type="bert", num_heads=bert.num_attention_heads, hidden_size=bert.hidden_size)
+    fused = optimized.get_fused_operator_statistics()
+    missing = [name for name, ops in REQUIRED_FUSIONS.items() if not any(fused.get(op, 0) for op in ops)]
+    if missing:
+        raise ExportError(f"onnxruntime.transformers optimizer did not fuse {missing} in the text encoder; fused: {fused}")
+    optimized.save_model_to_file(str(out / "text_encoder.fp32.onnx"))
+    raw.unlink()
+    # Shape inference cannot type the outputs of the fused com.microsoft ops: they are float.
+    float_outputs = {"DefaultTensorType": onnx.TensorProto.FLOAT}
+    quantize_dynamic(
+        out / "text_encoder.fp32.onnx", out / "text_encoder.int8.onnx", weight_type=QuantType.QInt8, extra_options=float_outputs
+    )
+
+    inputs = _sample_head_inputs(prep, head.config.text_proj_dim)
+    dynamic = {name: {0: "batch"} for name in (*HEAD_INPUTS, *HEAD_OUTPUTS)}
+    torch.onnx.export(
+        HeadForExport(head).eval(), tuple(inputs[k] for k in HEAD_INPUTS), str(out / "head.fp32.onnx"), dynamo=False,
+        opset_version=OPSET, input_names=list(HEAD_INPUTS), output_names=list(HEAD_OUTPUTS), dynamic_axes=dynamic,
+    )
+    quantize_dynamic(out / "head.fp32.onnx", out / "head.int8.onnx", weight_type=QuantType.QInt8)
+    tokenizer = encoder.tokenizer
+    (out / "scoring.json").write_text(json.dumps({
+        "opset": OPSET,
+        "text_proj_dim": head.config.text_proj_dim,
+        "max_length": encoder.max_length,
+        "pad_token": tokenizer.pad_token,
+        "pad_token_id": tokenizer.pad_token_id,
+        "tokenizer": (encoder_dir(model_dir) / "tokenizer.json").relative_to(model_dir).as_posix(),
+        "head_inputs": list(HEAD_INPUTS),
+        "head_outputs": list(HEAD_OUTPUTS),
+        "fused_operators": {k: int(v) for k, v in fused.items() if v},
+    }, indent=2))
+    return {k: int(v) for k, v in fused.items() if v}
+
+
+def _gate_metrics(frame: pd.DataFrame, scores: pd.DataFrame, prep: Preprocessing) -> dict[str, float]:
+    r, a, i = frame.risk_label.notna().to_numpy(), frame.age_bucket.notna().to_numpy(), frame.income_label.notna().to_numpy()
+    return {
+        "risk_auc": M.auc(frame.risk_label.to_numpy()[r], scores.risk_prob.to_numpy()[r]),
+        "age_accuracy": M.accuracy(frame.age_bucket.to_numpy()[a].astype(int), scores.age_bucket.to_numpy()[a]),
+        "income_spearman": M.spearman(frame.income_label.to_numpy()[i], scores.income_norm.to_numpy()[i]),
+    }
+
+
+def torch_scores(model_dir: Path, frame: pd.DataFrame) -> pd.DataFrame:
+    """The trained torch student on the same user-months, for the parity gate."""
+    from ml.dataset import model_inputs
+    from ml.model.fit import predict
+
+    prep = Preprocessing.load(model_dir / "preprocessing.json")
+    keys = sorted(set(prep.text_slots(frame)[3].tolist()))
+    embeddings = FieldEncoder.from_pretrained(encoder_dir(model_dir)).encode(keys)
+    table = torch.from_numpy(np.vstack([np.zeros((1, embeddings.shape[1]), np.float32), embeddings]))
+    pred = predict(load_head(model_dir), model_inputs(frame, prep, keys), table)
+    return pd.DataFrame({"risk_prob": pred.risk_prob, "age_bucket": pred.age_prob.argmax(1), "income_norm": pred.income})
+
+
+def parity_gate(model_dir: Path, frame: pd.DataFrame, threads: int = 2) -> dict[str, Any]:
+    """Torch vs fp32 ONNX vs int8 ONNX on the test month; raises ``ExportError`` past the limits."""
+    prep = Preprocessing.load(model_dir / "preprocessing.json")
+    keys = pd.Index(sorted(set(prep.text_slots(frame)[3].tolist())))
+    figures = {"torch": _gate_metrics(frame, torch_scores(model_dir, frame), prep)}
+    for precision in ("fp32", "int8"):
+        onnx = ScoringModel(model_dir, threads, f"text_encoder.{precision}.onnx", f"head.{precision}.onnx", verify=False)
+        vectors = onnx.encode_keys(keys.tolist())
+        figures[f"onnx_{precision}"] = _gate_metrics(frame, onnx.score(frame, vectors, keys), prep)
+    drops = {
+        precision: {m: figures["torch"][m] - figures[precision][m] for m in PARITY_LIMITS}
+        for precision in ("onnx_fp32", "onnx_int8")
+    }
+    failed = [f"{p} {m} drops {d:.4f} > {PARITY_LIMITS[m]}" for p, by in drops.items() for m, d in by.items() if d > PARITY_LIMITS[m]]
+    gate = {"metrics": figures, "drop_vs_torch": drops, "limits": PARITY_LIMITS, "passed": not failed, "users": len(frame)}
+    if failed:
+        raise ExportError("parity gate failed on the test month: " + "; ".join(failed) + f"\n{json.dumps(figures, indent=2)}")
+    return gate
+
+
+def export_model(model_dir: Path, test_frame: pd.DataFrame, metrics: dict[str, Any]) -> dict[str, Any]:
+    """Export, quantise and gate; the figures go into ``metrics['export']``."""
+    fused = export_onnx(model_dir)
+    gate = parity_gate(model_dir, test_frame)
+    metrics["export"] = {"opset": OPSET, "fused_operators": fused, "parity_gate": gate,
+                         "bytes": {p.name: p.stat().st_size for p in sorted((model_dir / ONNX_DIR).glob("*.onnx"))}}
+    return metrics["export"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m ml.export",
+        description="Export a trained model to ONNX (fp32 and int8), check the optimizer's fusions, run the parity gate "
+        "on the test month and rewrite the model's manifest.",
+        epilog="example: python -m ml.export --model artifacts/models/latest",
+    )
+    parser.add_argument("--model", default="artifacts/models/latest", help="model directory (default artifacts/models/latest)")
+    parser.add_argument("--target", default=None, help="profiles/profiles.yml target to read the test month from")
+    args = parser.parse_args(argv)
+    from ml.artifacts import verify_manifest, write_manifest
+    from ml.dataset import read_training_data
+    from ml.preprocessing import PointsScale
+    from ml.spark_session import spark_session
+
+    model_dir = Path(args.model).resolve()
+    try:
+        verify_manifest(model_dir)
+        spark = spark_session(args.target)
+        spark.sparkContext.setLogLevel("ERROR")
+        prep = Preprocessing.load(model_dir / "preprocessing.json")
+        data = read_training_data(spark, prep.cell_buckets, prep.points)
+        metrics_path = model_dir / "metrics.json"
+        metrics = json.loads(metrics_path.read_text())
+        export = export_model(model_dir, data.splits["test"].frame, metrics)
+        metrics_path.write_text(json.dumps(metrics, indent=2, default=float))
+        write_manifest(model_dir)
+    except (ExportError, RuntimeError, ValueError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(json.dumps(export["parity_gate"]["metrics"], indent=2))
+    print(f"exported {model_dir / ONNX_DIR}; parity gate passed; manifest rewritten")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

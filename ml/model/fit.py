@@ -1,0 +1,209 @@
+"""Training loop and batch prediction for the credit models (plain PyTorch, no trainer library).
+
+The encoder is frozen here: every distinct field key was embedded once into ``table`` (row 0
+is the zero vector for "no text"), and a batch gathers its records' field vectors from it.
+Early stopping keeps the epoch with the best validation score, the mean of risk AUC, age
+macro-F1 and income Spearman on the validation month.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+from tqdm.auto import tqdm
+
+from ml import metrics
+from ml.configs import FitConfig
+from ml.model.credit_model import TASKS, CreditModel, CreditOutput
+from ml.model.losses import UncertaintyWeighting, label_losses, prediction_losses
+
+RECORD_KEYS = ("record_type", "record_hour", "record_payment", "record_status", "record_cell", "record_numeric")
+
+
+@dataclass
+class ModelInputs:
+    """Model inputs of N user-months, as numpy arrays (see ``ml.preprocessing``)."""
+
+    numeric: np.ndarray  # (N, F) float32
+    categorical: np.ndarray  # (N, K) int64
+    records: dict[str, np.ndarray]  # (N, T) int64 each; record_numeric (N, T, 3) float32
+    slot_index: np.ndarray  # (N, T, S) int32: row of the embedding table, 0 = no text
+
+    def __len__(self) -> int:
+        return len(self.numeric)
+
+    def take(self, index: np.ndarray) -> "ModelInputs":
+        return ModelInputs(
+            self.numeric[index], self.categorical[index], {k: v[index] for k, v in self.records.items()}, self.slot_index[index]
+        )
+
+
+@dataclass
+class Labels:
+    risk: np.ndarray  # (N,) float32, NaN = no label
+    age: np.ndarray  # (N,) int64, -1 = no label
+    income: np.ndarray  # (N,) float32 normalised, NaN = no label
+
+    def take(self, index: np.ndarray) -> "Labels":
+        return Labels(self.risk[index], self.age[index], self.income[index])
+
+
+@dataclass
+class Predictions:
+    risk_logit: np.ndarray  # (N,)
+    age_logits: np.ndarray  # (N, 4)
+    income: np.ndarray  # (N,) normalised
+    gate_usage: list[list[list[float]]]  # [level][task][expert]: mean gate weight
+
+    @property
+    def risk_prob(self) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-self.risk_logit))
+
+    @property
+    def age_prob(self) -> np.ndarray:
+        z = np.exp(self.age_logits - self.age_logits.max(axis=1, keepdims=True))
+        return z / z.sum(axis=1, keepdims=True)
+
+    def soft_targets(self) -> dict[str, np.ndarray]:
+        return {"risk_logit": self.risk_logit, "age_logits": self.age_logits, "income": self.income}
+
+
+@dataclass
+class FitResult:
+    best_epoch: int
+    best_score: float
+    history: list[dict] = field(default_factory=list)  # per epoch: losses, validation metrics, task weights
+    seconds: float = 0.0
+
+
+def to_batch(model: CreditModel, inputs: ModelInputs, index: np.ndarray, table: torch.Tensor | None) -> dict:
+    """Tensors of one batch; each text slot gets its key's embedding through the model's projection.
+
+    Only the keys the batch uses are projected (a few thousand of the table's rows).
+    """
+    batch = {
+        "record": {k: torch.from_numpy(inputs.records[k][index]) for k in RECORD_KEYS},
+        "numeric": torch.from_numpy(inputs.numeric[index]),
+        "categorical": torch.from_numpy(inputs.categorical[index]),
+        "field_vectors": None,
+        "field_present": None,
+    }
+    if table is not None and model.text_proj is not None:
+        slots = torch.from_numpy(inputs.slot_index[index].astype(np.int64))  # (B, T, S)
+        keys, position = torch.unique(slots, return_inverse=True)
+        # F.embedding, not indexing: its backward sums each key's gradients in a fixed order (reproducible)
+        batch["field_vectors"] = F.embedding(position, model.project_text(table[keys]))  # (B, T, S, r)
+        batch["field_present"] = slots > 0  # (B, T, S)
+    return batch
+
+
+def validation_score(pred: Predictions, labels: Labels) -> dict[str, float]:
+    """Risk AUC, age macro-F1 and income Spearman on the labelled users, and their mean."""
+    has_risk, has_age, has_income = ~np.isnan(labels.risk), labels.age >= 0, ~np.isnan(labels.income)
+    out = {
+        "risk_auc": metrics.auc(labels.risk[has_risk], pred.risk_prob[has_risk]),
+        "age_macro_f1": metrics.macro_f1(labels.age[has_age], pred.age_prob[has_age].argmax(1)),
+        "income_spearman": metrics.spearman(labels.income[has_income], pred.income[has_income]),
+    }
+    out["score"] = float(np.mean(list(out.values())))
+    return out
+
+
+@torch.no_grad()
+def predict(model: CreditModel, inputs: ModelInputs, table: torch.Tensor | None, batch_size: int = 1024) -> Predictions:
+    model.eval()
+    risk, age, income, gate_sums = [], [], [], None
+    for start in range(0, len(inputs), batch_size):
+        index = np.arange(start, min(start + batch_size, len(inputs)))
+        out = model(**to_batch(model, inputs, index, table))
+        risk.append(out.risk_logit.numpy())
+        age.append(out.age_logits.numpy())
+        income.append(out.income.numpy())
+        sums = [[g.sum(0) for g in level] for level in out.gates]
+        gate_sums = sums if gate_sums is None else [[a + b for a, b in zip(x, y)] for x, y in zip(gate_sums, sums)]
+    usage = [[(g / len(inputs)).tolist() for g in level] for level in gate_sums]
+    return Predictions(np.concatenate(risk), np.concatenate(age), np.concatenate(income), usage)
+
+
+def fit(
+    model: CreditModel,
+    train: ModelInputs,
+    train_labels: Labels,
+    valid: ModelInputs,
+    valid_labels: Labels,
+    table: torch.Tensor | None,
+    config: FitConfig,
+    seed: int,
+    name: str,
+    teacher: Predictions | None = None,
+) -> FitResult:
+    """Train ``model`` in place; ``teacher`` (its predictions on ``train``) turns on distillation."""
+    torch.manual_seed(seed)
+    generator = np.random.default_rng(seed)
+    weighting = UncertaintyWeighting()
+    optimizer = torch.optim.AdamW(
+        list(model.parameters()) + list(weighting.parameters()), lr=config.learning_rate, weight_decay=config.weight_decay
+    )
+    steps_per_epoch = -(-len(train) // config.batch_size)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=config.learning_rate, total_steps=config.epochs * steps_per_epoch, pct_start=0.1
+    )
+    soft = teacher.soft_targets() if teacher is not None else None
+    result = FitResult(best_epoch=-1, best_score=-np.inf)
+    best_state = None
+    started = time.perf_counter()
+    for epoch in range(config.epochs):
+        model.train()
+        order = generator.permutation(len(train))
+        sums = dict.fromkeys(TASKS, 0.0)
+        bar = tqdm(range(steps_per_epoch), desc=f"{name} epoch {epoch + 1}/{config.epochs}", unit="batch", leave=False)
+        for step in bar:
+            index = order[step * config.batch_size : (step + 1) * config.batch_size]
+            out: CreditOutput = model(**to_batch(model, train, index, table))
+            labels = {
+                "risk": torch.from_numpy(train_labels.risk[index]),
+                "age": torch.from_numpy(train_labels.age[index]),
+                "income": torch.from_numpy(train_labels.income[index]),
+            }
+            if soft is None:
+                losses = label_losses(out, labels)
+            else:
+                targets = {k: torch.from_numpy(v[index]) for k, v in soft.items()}
+                losses = prediction_losses(out, labels, targets, config.distill_alpha, config.distill_temperature)
+            loss = weighting(losses)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            for t in TASKS:
+                sums[t] += losses[t].item()
+            bar.set_postfix(loss=f"{loss.item():.3f}")
+        valid_pred = predict(model, valid, table)
+        scores = validation_score(valid_pred, valid_labels)
+        result.history.append(
+            {
+                "epoch": epoch + 1,
+                "train_loss": {t: sums[t] / steps_per_epoch for t in TASKS},
+                "valid": scores,
+                "task_weights": weighting.weights(),
+                "gate_usage": valid_pred.gate_usage,
+            }
+        )
+        tqdm.write(
+            f"  {name} epoch {epoch + 1}: valid risk AUC {scores['risk_auc']:.4f}, age macro-F1 "
+            f"{scores['age_macro_f1']:.4f}, income Spearman {scores['income_spearman']:.4f}"
+        )
+        if scores["score"] > result.best_score:
+            result.best_score, result.best_epoch = scores["score"], epoch + 1
+            best_state = copy.deepcopy(model.state_dict())
+        elif epoch + 1 - result.best_epoch >= config.patience:
+            break
+    model.load_state_dict(best_state)
+    result.seconds = time.perf_counter() - started
+    return result

@@ -1,0 +1,329 @@
+"""``python -m ml.train``: train a model version on the curated dbt tables.
+
+Stages (each timed and shown with a progress bar):
+
+1. read the marts through Spark (same profile and target as dbt) and split out of time;
+2. the field-text encoder: tokenizer, teacher, TinyBERT general distillation (``ml.text``);
+3. embed every distinct field key once with the teacher and with the student;
+4. the teacher-side credit model (fusion + PLE on teacher embeddings), then the student-side
+   model distilled from its predictions (TinyBERT's task-specific stage), then the no-text model;
+5. LightGBM baselines (gbm_stats, gbm_text) and the generator's oracle (evaluation only);
+6. metrics.json with paired bootstrap intervals, report.html, the artifact and its manifest.
+
+Example::
+
+    python -m ml.train --config demo --target local
+    python -m ml.train --config production --teacher /models/beto-uncased --out artifacts/models
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from rich.console import Console
+from rich.table import Table
+from safetensors.torch import save_file
+
+from ml import evaluate
+from ml.artifacts import DEFAULT_ROOT, point_latest, write_manifest
+from ml.baselines import run_baselines
+from ml.configs import Profile, load_profile, profile_to_dict, resolve_device
+from ml.dataset import labels_of, model_inputs, read_training_data
+from ml.model.credit_model import CreditModel, InputDims
+from ml.model.fit import Predictions, fit, predict
+from ml.preprocessing import PointsScale
+from ml.text.adapt import adapt_encoders
+from ml.text.build import build_encoder, seed_everything
+from ml.text.corpus import novelty_by_month, training_corpus
+from ml.text.encoder import FieldEncoder
+from ml.warehouse import read_table
+
+console = Console(stderr=True)
+NEURAL = ("teacher", "student", "no_text")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m ml.train",
+        description=__doc__.split("\n\n")[0] + ": encoder, credit models, baselines, report and artifact.",
+        epilog="example: python -m ml.train --config demo --target local",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--config", default="demo", help="model profile: demo, production, or a YAML path (default demo)")
+    parser.add_argument("--target", default=None, help="profiles/profiles.yml target (default: DBT_TARGET or the profile's default)")
+    parser.add_argument("--teacher", default=None, help="local BERT checkpoint directory to distil (overrides the profile)")
+    parser.add_argument("--encoder", default=None, help="reuse the encoder/ directory of an earlier model instead of building one")
+    parser.add_argument("--out", default=str(DEFAULT_ROOT), help=f"where model versions go (default {DEFAULT_ROOT})")
+    parser.add_argument("--seed", type=int, default=None, help="random seed (overrides the profile)")
+    parser.add_argument("--no-export", action="store_true", help="skip the ONNX export and its parity gate")
+    return parser.parse_args(argv)
+
+
+def resolve_profile(args: argparse.Namespace) -> Profile:
+    profile = load_profile(args.config)
+    if args.teacher:
+        profile = replace(profile, encoder=replace(profile.encoder, teacher_checkpoint=args.teacher))
+    if args.seed is not None:
+        profile = replace(profile, seed=args.seed)
+    return profile
+
+
+class Stages:
+    """Wall time of each stage, printed as it finishes."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    def run(self, name: str, fn, *a, **kw):
+        console.rule(f"[bold]{name}")
+        started = time.perf_counter()
+        result = fn(*a, **kw)
+        self.seconds[name] = round(time.perf_counter() - started, 1)
+        console.print(f"[green]{name}[/green] done in {self.seconds[name]:.1f} s")
+        return result
+
+
+def embed_keys(encoder_dir: Path, keys: list[str], batch_size: int, name: str) -> torch.Tensor:
+    """The embedding table of every key: row 0 is the zero vector ("no text"), row i + 1 key i."""
+    encoder = FieldEncoder.from_pretrained(encoder_dir)
+    vectors = encoder.encode(keys, batch_size=batch_size, progress=f"embedding {len(keys):,} field keys with the {name}")
+    return torch.from_numpy(np.vstack([np.zeros((1, vectors.shape[1]), np.float32), vectors]))
+
+
+def scored(pred: Predictions) -> evaluate.ScoredModel:
+    return evaluate.ScoredModel(pred.risk_prob, pred.age_prob, pred.income)
+
+
+def train(args: argparse.Namespace) -> Path:
+    """Build a model version in ``<out>/.building-<version>`` and move it into place only when complete."""
+    profile = resolve_profile(args)
+    seed_everything(profile.seed)
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    version = f"{time.strftime('%Y%m%d-%H%M%S')}-{profile.name}-seed{profile.seed}"
+    root = Path(args.out)
+    work = root / f".building-{version}"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    try:
+        return _train(args, profile, version, root, work)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)  # no half-built model is ever left where scoring could find it
+        raise
+
+
+def _train(args: argparse.Namespace, profile: Profile, version: str, root: Path, work: Path) -> Path:
+    stages = Stages()
+
+    # 1. data ---------------------------------------------------------------------------------
+    from ml.spark_session import spark_session
+
+    def read_all():
+        spark = spark_session(args.target)
+        spark.sparkContext.setLogLevel("ERROR")
+        points = PointsScale(profile.evaluation.base_points, profile.evaluation.base_odds, profile.evaluation.pdo)
+        data = read_training_data(spark, profile.model.cell_buckets, points)
+        corpus, novelty = training_corpus(spark), novelty_by_month(spark)
+        truth = read_table(spark, "raw_oracle.truth").where(
+            f"dt = '{data.splits['test'].months[0]}'"
+        ).toPandas() if spark.catalog.tableExists("raw_oracle.truth") else None
+        return data, corpus, novelty, truth
+
+    data, corpus, novelty, truth = stages.run("read curated tables", read_all)
+    prep = data.preprocessing
+    prep.save(work / "preprocessing.json")
+    (work / "profile.json").write_text(json.dumps(profile_to_dict(profile), indent=2))
+    frames = {name: split.frame for name, split in data.splits.items()}
+    inputs = {name: model_inputs(frame, prep, data.text_keys) for name, frame in frames.items()}
+    labels = {name: labels_of(frame) for name, frame in frames.items()}
+
+    # 2. encoder -------------------------------------------------------------------------------
+    encoder_dir = work / "encoder"
+    if args.encoder:
+        shutil.copytree(args.encoder, encoder_dir)
+        encoder_report = json.loads((encoder_dir / "encoder_report.json").read_text())
+        stages.seconds["field-text encoder"] = 0.0
+    else:
+        encoder_report = stages.run("field-text encoder", build_encoder, corpus, profile.encoder, profile.seed, encoder_dir, novelty)
+
+    # 2b. task adaptation (TinyBERT stage two, per field key) ------------------------------------
+    encoders = {name: encoder_dir / name for name in ("teacher", "student")}
+    adaptation_report = None
+    if profile.adaptation.enabled:
+        rows, _, _, keys = prep.text_slots(frames["train"])
+        adaptation_report = stages.run(
+            "task adaptation of the encoders", adapt_encoders, encoder_dir, keys, rows,
+            frames["train"][["risk_label", "age_bucket", "income_label"]], profile.adaptation,
+            profile.encoder.tokenizer.max_length, profile.seed, resolve_device(profile.encoder.device),
+        )
+        encoders = {name: encoder_dir / "task" / name for name in ("teacher", "student")}
+
+    # 3. embeddings ----------------------------------------------------------------------------
+    batch = profile.encoder.encode_batch_size
+    tables = stages.run(
+        "embed distinct field keys",
+        lambda: {name: embed_keys(path, data.text_keys, batch, name) for name, path in encoders.items()},
+    )
+
+    # 4. credit models -------------------------------------------------------------------------
+    dims = InputDims.from_preprocessing(prep)
+    models: dict[str, CreditModel] = {}
+    results, predictions = {}, {}
+
+    def train_one(name: str, table: torch.Tensor | None, teacher: Predictions | None = None, init: CreditModel | None = None):
+        model = CreditModel(profile.model, dims, None if table is None else table.shape[1])
+        if init is not None:  # everything but the text projection, whose input width differs
+            state = {k: v for k, v in init.state_dict().items() if not k.startswith("text_proj.")}
+            model.load_state_dict(state, strict=False)
+        console.print(f"{name}: {model.num_params():,} parameters")
+        result = fit(model, inputs["train"], labels["train"], inputs["valid"], labels["valid"], table, profile.fit,
+                     profile.seed, name, teacher=teacher)
+        models[name], results[name] = model, result
+        predictions[name] = {split: predict(model, inputs[split], table) for split in inputs}
+
+    stages.run("teacher-side credit model", train_one, "teacher", tables["teacher"])
+    stages.run(
+        "student-side credit model (task-specific distillation)", train_one, "student", tables["student"],
+        teacher=predictions["teacher"]["train"],
+        init=models["teacher"] if profile.fit.init_student_from_teacher else None,
+    )
+    stages.run("no-text credit model", train_one, "no_text", None)
+
+    # 5. baselines and oracle -------------------------------------------------------------------
+    baselines = stages.run("LightGBM baselines", run_baselines, frames, prep, data.text_keys, profile.baselines, profile.seed)
+
+    # 6. evaluation -----------------------------------------------------------------------------
+    test_labels = evaluate.TestLabels.of(frames["test"])
+    scored_models = {name: scored(predictions[name]["test"]) for name in NEURAL}
+    for name, by_split in baselines.items():
+        p = by_split["test"]
+        scored_models[name] = evaluate.ScoredModel(p.risk_prob, p.age_prob, p.income)
+    if truth is not None:
+        scored_models.update(evaluate.oracle_models(frames["test"], truth, prep))
+
+    def build_metrics() -> dict[str, Any]:
+        scores = {name: evaluate.model_metrics(m, test_labels, prep) for name, m in scored_models.items()}
+        comparisons = {
+            f"student - {other}": evaluate.compare(
+                scored_models["student"], scored_models[other], test_labels, profile.evaluation.bootstrap_samples, profile.seed
+            )
+            for other in ("teacher", "no_text", "gbm_stats", "gbm_text")
+        }
+        params = {name: encoder_report[name]["params"] for name in ("teacher", "student")}
+        return {
+            "version": version,
+            "profile": profile.name,
+            "seed": profile.seed,
+            "split": {name: split.months for name, split in data.splits.items()},
+            "row_counts": data.row_counts,
+            "models": scores,
+            "comparisons": comparisons,
+            "bootstrap_samples": profile.evaluation.bootstrap_samples,
+            "distillation": {
+                "teacher_params": params["teacher"],
+                "student_params": params["student"],
+                "ratio": params["student"] / params["teacher"],
+                "retention": evaluate.retention(scores),
+                "encoder_seconds_per_text": encoder_report["encode_seconds_per_text"],
+                "task_adaptation": None if adaptation_report is None else {
+                    k: v for k, v in adaptation_report.items() if k != "curves"
+                },
+            },
+            "risk_vs_oracle_observable": (
+                (scores["student"]["risk"]["auc"] - 0.5) / (scores["oracle_observable"]["risk"]["auc"] - 0.5)
+                if "oracle_observable" in scores else None
+            ),
+            "training": {
+                name: {"best_epoch": r.best_epoch, "epochs_run": len(r.history), "seconds": round(r.seconds, 1),
+                       "final_task_weights": r.history[-1]["task_weights"], "history": r.history}
+                for name, r in results.items()
+            },
+            "gate_utilisation": {name: predictions[name]["test"].gate_usage for name in NEURAL},
+            "text_novelty_by_month": novelty,
+            "points_scale": asdict(prep.points),
+        }
+
+    metrics = stages.run("evaluate on the test month (paired bootstrap)", build_metrics)
+
+    # 7. artifact --------------------------------------------------------------------------------
+    def save_artifact() -> None:
+        head = work / "head"
+        head.mkdir()
+        for name, model in models.items():
+            save_file({k: v.contiguous() for k, v in model.state_dict().items()}, head / f"{name}.safetensors")
+        (head / "model.json").write_text(json.dumps({
+            "config": asdict(profile.model),
+            "dims": asdict(dims),
+            "text_dim": {name: model.text_dim for name, model in models.items()},
+            "encoder": {name: path.relative_to(work).as_posix() for name, path in encoders.items()},
+        }, indent=2))
+        risk_by_month = {}
+        for split in ("train", "valid", "test"):
+            frame, prob = frames[split], predictions["student"][split].risk_prob
+            for month in data.splits[split].months:
+                risk_by_month[month] = prob[(frame.dt == month).to_numpy()]
+        from ml.report import write_report
+
+        write_report(
+            work / "report.html", metrics, scored_models, test_labels, prep, risk_by_month,
+            {name: r.history for name, r in results.items()}, predictions["student"]["test"].gate_usage,
+            profile.model.experts_per_task, [encoder_dir / "encoder_losses.png", encoder_dir / "task" / "task_losses.png"],
+        )
+
+    stages.run("write report and artifact", save_artifact)
+    if not args.no_export:
+        from ml.export import export_model
+
+        stages.run("ONNX export, int8 quantisation, parity gate", export_model, work, frames["test"], metrics)
+    metrics["stage_seconds"] = stages.seconds
+    (work / "metrics.json").write_text(json.dumps(metrics, indent=2, default=float))
+    write_manifest(work)
+    final = root / version
+    os.replace(work, final)
+    point_latest(final)
+    print_summary(final, metrics)
+    return final
+
+
+def print_summary(model_dir: Path, metrics: dict[str, Any]) -> None:
+    table = Table(title=f"test month {metrics['split']['test'][0]}")
+    for column in ("model", "risk AUC", "KS", "age acc", "age macro-F1", "income MAE", "income Spearman"):
+        table.add_column(column, justify="right")
+    for name, s in metrics["models"].items():
+        table.add_row(
+            name, f"{s['risk']['auc']:.4f}", f"{s['risk']['ks']:.4f}", f"{s['age']['accuracy']:.4f}",
+            f"{s['age']['macro_f1']:.4f}", f"{s['income']['mae_mxn']:,.0f}", f"{s['income']['spearman']:.4f}",
+        )
+    console.print(table)
+    retention = metrics["distillation"]["retention"]
+    console.print(
+        f"retention risk {retention['risk']:.3f}, age {retention['age']:.3f}, income {retention['income']:.3f}; "
+        f"student vs oracle_observable (AUC - 0.5 ratio): {metrics['risk_vs_oracle_observable'] or float('nan'):.3f}"
+    )
+    console.print(f"model: [bold]{model_dir}[/bold] (also {model_dir.parent / 'latest'})")
+    console.print(f"report: {model_dir / 'report.html'}; metrics: {model_dir / 'metrics.json'}")
+    console.print("next: `dbt run --select scores` scores every month with this model")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        train(args)
+    except (ValueError, FileNotFoundError, RuntimeError) as error:
+        console.print(f"[red]error:[/red] {error}")
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,92 @@
+"""Scoring in dbt Python models: the embedding cache, the three score tables, backfills, refusals."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from conftest import DbtError, run_dbt
+
+pytestmark = pytest.mark.slow
+SCORE_TABLES = ("scores.risk_scores", "scores.age_scores", "scores.income_scores", "scores.user_month_scores")
+
+
+def _vars(**values) -> list[str]:
+    return ["--vars", json.dumps(values)]
+
+
+def _partition_fingerprints(spark, table: str) -> dict[str, tuple[int, int]]:
+    rows = spark.sql(f"select dt, count(*) as n, sum(xxhash64(*)) as h from {table} group by dt").collect()
+    return {r.dt: (r.n, r.h) for r in rows}
+
+
+@pytest.fixture(scope="module")
+def scored(tiny_model, spark) -> dict:
+    result = run_dbt(["build", "--select", "tag:scoring", *_vars(model_dir=str(tiny_model))])
+    return {"model": tiny_model, "result": result}
+
+
+def test_scoring_fills_three_tables_and_every_test_passes(scored, spark) -> None:
+    statuses = {r.node.unique_id: str(r.status) for r in scored["result"].result.results}
+    assert statuses and all(s in ("success", "pass", "warn") for s in statuses.values()), statuses
+    assert any("assert_scores_reconcile_with_features" in uid for uid in statuses)
+    features = spark.table("features.user_month_features")
+    for table in SCORE_TABLES:
+        frame = spark.table(table)
+        assert frame.count() == features.count(), table
+        assert frame.select("model_version").distinct().collect()[0][0] == scored["model"].name
+    assert spark.table("monitoring.score_psi").count() == 3 * features.select("dt").distinct().count()
+
+
+def test_scores_equal_the_exported_model_on_the_same_rows(scored, spark) -> None:
+    """The dbt tables hold what ml.scoring computes for the same user-months outside Spark."""
+    import pandas as pd
+
+    from ml.scoring import ScoringModel
+
+    model = ScoringModel(scored["model"])
+    frame = spark.sql(
+        "select * from features.user_month_features f join features.user_month_sequences s using (user_id, dt, is_train) "
+        "where f.dt = (select max(dt) from features.user_month_features) order by user_id limit 200"
+    ).toPandas()
+    rows, _, _, keys = model.preprocessing.text_slots(frame)
+    index = pd.Index(sorted(set(keys.tolist())))
+    expected = model.score(frame, model.encode_keys(index.tolist()), index)
+    actual = spark.table("scores.user_month_scores").toPandas().set_index(["user_id", "dt"])
+    actual = actual.loc[list(zip(frame.user_id, frame.dt))]
+    np.testing.assert_allclose(actual.risk_prob.to_numpy(), expected.risk_prob.to_numpy(), atol=2e-3)
+    np.testing.assert_allclose(actual.income_mxn.to_numpy(), expected.income_mxn.to_numpy(), rtol=2e-3)
+    assert (actual.age_bucket.to_numpy() == expected.age_bucket.to_numpy()).mean() > 0.97
+
+
+def test_cache_encodes_each_key_once_per_model_version(scored, spark) -> None:
+    cache = spark.table("scores.text_embedding_cache")
+    keys = spark.table("features.field_texts").count()
+    assert cache.count() == keys == cache.select("text_key").distinct().count()
+    result = run_dbt(["run", "--select", "text_embedding_cache", *_vars(model_dir=str(scored["model"]))])
+    assert str(result.result.results[0].status) == "success"
+    assert spark.table("scores.text_embedding_cache").count() == keys  # nothing re-encoded, nothing duplicated
+
+
+def test_backfill_rewrites_one_month_identically_and_leaves_the_others(scored, spark) -> None:
+    before = {t: _partition_fingerprints(spark, t) for t in SCORE_TABLES}
+    month = sorted(before["scores.risk_scores"])[-2]
+    run_dbt(["run", "--select", "tag:scoring", *_vars(model_dir=str(scored["model"]), score_dt_from=month, score_dt_to=month)])
+    after = {t: _partition_fingerprints(spark, t) for t in SCORE_TABLES}
+    assert after == before
+
+
+def test_a_tampered_model_is_refused_before_anything_is_written(scored, spark, tmp_path) -> None:
+    tampered = tmp_path / scored["model"].name
+    shutil.copytree(scored["model"], tampered)
+    with (tampered / "onnx" / "head.int8.onnx").open("ab") as handle:
+        handle.write(b"\0")
+    before = {t: _partition_fingerprints(spark, t) for t in SCORE_TABLES}
+    cache_rows = spark.table("scores.text_embedding_cache").count()
+    with pytest.raises(DbtError, match="onnx/head.int8.onnx has sha256"):
+        run_dbt(["run", "--select", "tag:scoring", *_vars(model_dir=str(tampered))])
+    assert {t: _partition_fingerprints(spark, t) for t in SCORE_TABLES} == before
+    assert spark.table("scores.text_embedding_cache").count() == cache_rows

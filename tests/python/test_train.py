@@ -1,0 +1,142 @@
+"""`python -m ml.train` end to end on the tiny test population: real Spark tables, torch, LightGBM."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import TINY_PROFILE
+
+pytestmark = pytest.mark.slow
+MODELS = ("student", "teacher", "no_text", "gbm_stats", "gbm_text", "oracle", "oracle_observable")
+METRIC_KEYS = {"risk": {"auc", "ks", "gini"}, "age": {"accuracy", "macro_f1"}, "income": {"mae_mxn", "spearman"}}
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_model) -> Path:
+    return tiny_model.parent
+
+
+def _without_timings(value):
+    if isinstance(value, dict):
+        skip = ("seconds", "stage_seconds", "version", "encoder_seconds_per_text", "export")
+        return {k: _without_timings(v) for k, v in value.items() if k not in skip}
+    if isinstance(value, list):
+        return [_without_timings(v) for v in value]
+    return value
+
+
+def test_artifact_has_every_part_and_a_valid_manifest(trained) -> None:
+    from ml.artifacts import ManifestError, verify_manifest
+
+    latest = trained / "latest"
+    assert latest.is_symlink() and latest.resolve().parent == trained.resolve()
+    model = latest.resolve()
+    for part in ("onnx/text_encoder.int8.onnx", "onnx/head.int8.onnx", "onnx/scoring.json", "encoder/teacher/config.json", "encoder/student/tokenizer.json", "encoder/encoder_report.json",
+                 "head/student.safetensors", "head/teacher.safetensors", "head/no_text.safetensors", "head/model.json",
+                 "preprocessing.json", "profile.json", "metrics.json", "report.html"):
+        assert (model / part).is_file(), part
+    verify_manifest(model)
+    recorded = json.loads((model / "manifest.json").read_text())["files"]
+    assert "metrics.json" in recorded and "encoder/student/model.safetensors" in recorded
+    report = (model / "report.html").read_text()
+    assert report.count("data:image/png;base64,") >= 8  # every plot, the encoder's included
+
+
+
+def test_manifest_refuses_tampered_missing_and_extra_files(trained, tmp_path) -> None:
+    import shutil
+
+    from ml.artifacts import ManifestError, verify_manifest
+
+    for case in ("tampered", "missing", "extra"):
+        model = tmp_path / case
+        shutil.copytree((trained / "latest").resolve(), model)
+        if case == "tampered":
+            with (model / "onnx" / "head.int8.onnx").open("ab") as handle:
+                handle.write(b"\0")
+            expected = "file onnx/head.int8.onnx has sha256"
+        elif case == "missing":
+            (model / "preprocessing.json").unlink()
+            expected = "file preprocessing.json is in the manifest but missing"
+        else:
+            (model / "head" / "student_v2.safetensors").write_bytes(b"x")
+            expected = "file head/student_v2.safetensors is not in the manifest"
+        with pytest.raises(ManifestError, match=expected):
+            verify_manifest(model)
+
+
+def test_export_passes_the_parity_gate_with_the_fusions(trained) -> None:
+    metrics = json.loads(((trained / "latest").resolve() / "metrics.json").read_text())
+    export = metrics["export"]
+    assert export["opset"] >= 17
+    assert export["parity_gate"]["passed"]
+    for op in ("SkipLayerNormalization",):
+        assert export["fused_operators"].get(op, 0) > 0
+    assert any(export["fused_operators"].get(op, 0) for op in ("Attention", "MultiHeadAttention"))
+    assert any(export["fused_operators"].get(op, 0) for op in ("Gelu", "FastGelu", "BiasGelu"))
+    for precision in ("onnx_fp32", "onnx_int8"):
+        drops = export["parity_gate"]["drop_vs_torch"][precision]
+        assert drops["risk_auc"] <= 0.005 and drops["age_accuracy"] <= 0.005 and drops["income_spearman"] <= 0.005
+    assert export["bytes"]["text_encoder.int8.onnx"] < export["bytes"]["text_encoder.fp32.onnx"]
+
+
+def test_metrics_json_has_every_key(trained) -> None:
+    metrics = json.loads(((trained / "latest").resolve() / "metrics.json").read_text())
+    assert set(metrics["models"]) == set(MODELS)
+    for name in MODELS:
+        for task, keys in METRIC_KEYS.items():
+            assert set(metrics["models"][name][task]) == keys, (name, task)
+            assert all(pd.notna(v) for v in metrics["models"][name][task].values()), (name, task)
+    d = metrics["distillation"]
+    assert {"teacher_params", "student_params", "ratio", "retention"} <= set(d)
+    assert set(d["retention"]) == {"risk", "age", "income"}
+    assert d["student_params"] < d["teacher_params"]
+    for pair in ("student - teacher", "student - no_text", "student - gbm_stats", "student - gbm_text"):
+        for metric in ("risk_auc", "age_macro_f1", "income_spearman"):
+            c = metrics["comparisons"][pair][metric]
+            assert c["ci95_low"] <= c["difference"] <= c["ci95_high"] and isinstance(c["excludes_zero"], bool)
+    assert metrics["split"]["train"] and len(metrics["split"]["valid"]) == len(metrics["split"]["test"]) == 1
+    assert metrics["split"]["valid"][0] < metrics["split"]["test"][0]
+    assert max(metrics["split"]["train"]) < metrics["split"]["valid"][0]
+    for split in ("train", "valid", "test"):
+        assert metrics["row_counts"][split]["risk_label"] > 0
+    assert metrics["seed"] == 7 and metrics["stage_seconds"]["teacher-side credit model"] > 0
+    # the oracle sees the truth: nothing trained on data beats its risk AUC
+    assert metrics["models"]["oracle"]["risk"]["auc"] >= metrics["models"]["oracle_observable"]["risk"]["auc"] - 0.02
+
+
+def test_same_seed_and_data_reproduce_every_metric(trained, tmp_path) -> None:
+    from ml.train import main
+
+    assert main(["--config", str(TINY_PROFILE), "--out", str(tmp_path), "--no-export"]) == 0
+    first = json.loads(((trained / "latest").resolve() / "metrics.json").read_text())
+    second = json.loads(((tmp_path / "latest").resolve() / "metrics.json").read_text())
+    assert _without_timings(first) == _without_timings(second)
+
+
+def test_missing_table_names_the_dbt_command(spark) -> None:
+    from ml.warehouse import MissingTableError, read_table
+
+    with pytest.raises(MissingTableError, match=r"features.no_such_table does not exist .*dbt build --select \+no_such_table"):
+        read_table(spark, "features.no_such_table")
+
+
+def test_too_few_labelled_users_in_a_split_is_an_error() -> None:
+    from ml.dataset import split_out_of_time
+
+    frame = pd.DataFrame({
+        "dt": ["2026-01-01"] * 60 + ["2026-02-01"] * 60 + ["2026-03-01"] * 60,
+        "is_train": [True] * 60 + [False] * 120,
+        "user_id": [f"u{i}" for i in range(180)],
+        "risk_label": [1.0] * 180,
+        "age_bucket": [1.0] * 180,
+        "income_label": [0.1] * 150 + [None] * 30,
+    })
+    with pytest.raises(ValueError, match=r"split test \(months \['2026-03-01'\]\) has 30 users with income_label"):
+        split_out_of_time(frame)
+    with pytest.raises(ValueError, match="needs training months and two later months"):
+        split_out_of_time(frame[frame.dt < "2026-03-01"])
