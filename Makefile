@@ -16,7 +16,7 @@ DEMO_MONTHS ?= 6
 DEMO_SEED ?= 42
 MODEL_CONFIG ?= demo
 
-.PHONY: help install java demo data register build train score test lint docs cluster-package clean
+.PHONY: help install java demo data register build train score test test-cluster lint docs cluster-package clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -62,6 +62,9 @@ demo: install data register build train score  ## install, generate data, build 
 
 test: install lint  ## install and run the whole suite (sqlfluff, then pytest on real Spark and dbt)
 	$(BIN)/python -m pytest
+
+test-cluster: install  ## scoring on a real standalone Spark cluster equals local scoring (about 10 min)
+	$(BIN)/python -m pytest tests/cluster -m cluster
 
 lint: install  ## sqlfluff (sparksql, jinja templater) over models and SQL tests
 	$(BIN)/sqlfluff lint models tests

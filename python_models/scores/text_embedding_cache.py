@@ -2,7 +2,8 @@
 
 Incremental with the append strategy and partitioned by model_version: a run encodes only the
 keys of `field_texts` that this model version has not embedded yet (after the first month,
-a few thousand a month), with the int8 ONNX text encoder through mapInPandas. The model
+a few thousand a month), with the int8 ONNX text encoder through mapInPandas. With vars
+score_dt_from / score_dt_to, only the keys those months hold. The model
 directory is dbt var model_dir, else RIDECREDIT_MODEL_DIR, else artifacts/models/latest; its
 manifest is verified here on the driver before anything is read or written, and again in
 every Python worker before an ONNX session is created.
@@ -25,7 +26,13 @@ def model(dbt, session):
     )
     model_dir = resolve_model_dir(dbt.config.get("model_dir"))
     verify_manifest(model_dir)
-    keys = dbt.ref("field_texts").select("text_key")
+    keys = dbt.ref("field_texts")
+    # only the keys of the months being scored (a backfill of old months needs no newer text)
+    if dbt.config.get("score_dt_from"):
+        keys = keys.where(F.col("last_dt") >= dbt.config.get("score_dt_from"))
+    if dbt.config.get("score_dt_to"):
+        keys = keys.where(F.col("first_dt") <= dbt.config.get("score_dt_to"))
+    keys = keys.select("text_key")
     if dbt.is_incremental:
         cached = session.table(str(dbt.this)).where(F.col("model_version") == model_dir.name).select("text_key")
         keys = keys.join(cached, "text_key", "left_anti")
