@@ -1,6 +1,6 @@
 {#
   psi_by_period(long_relation, base_period): Population Stability Index of each feature in
-  each period against a base period, from a long table (feature_name, period, value).
+  each period against a base period, from a long table (feature_name, period, metric_value).
 
   Bins: the deciles (var psi_bins) of the base period's non-null values, exact
   `percentile` (linear interpolation, as numpy's default), duplicate edges merged; a value
@@ -17,7 +17,7 @@ with
 
 long_values as (
 
-    select feature_name, period, value from {{ long_relation }}
+    select feature_name, period, metric_value from {{ long_relation }}
 
 ),
 
@@ -26,11 +26,11 @@ edges as (
     select
         feature_name,
         array_sort(array_distinct(percentile(
-            value,
+            metric_value,
             array({% for i in range(1, n_bins) %}{{ i / n_bins }}{{ ", " if not loop.last }}{% endfor %})
         ))) as bin_edges
     from long_values
-    where period = {{ base_period }} and value is not null
+    where period = {{ base_period }} and metric_value is not null
     group by feature_name
 
 ),
@@ -41,8 +41,8 @@ binned as (
         long_values.feature_name,
         long_values.period,
         case
-            when long_values.value is null then -1
-            else size(filter(edges.bin_edges, edge -> edge < long_values.value))
+            when long_values.metric_value is null then -1
+            else size(filter(edges.bin_edges, edge -> edge < long_values.metric_value))
         end as bin
     from long_values
     inner join edges

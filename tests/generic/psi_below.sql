@@ -13,7 +13,7 @@ long_values as (
     select
         '{{ column_name }}' as feature_name,
         {{ period_column }} as period,
-        cast({{ column_name }} as double) as value
+        cast({{ column_name }} as double) as metric_value
     from {{ model }}
 
 ),

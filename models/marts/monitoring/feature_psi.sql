@@ -15,7 +15,7 @@ long_values as (
     select
         feature_name,
         dt as period,
-        value
+        value as metric_value
     from feature_values
 
 ),

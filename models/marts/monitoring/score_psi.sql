@@ -37,19 +37,19 @@ long_values as (
     select
         'risk_prob' as feature_name,
         dt as period,
-        risk_prob as value
+        risk_prob as metric_value
     from risk_scores
     union all
     select
         'age_bucket' as feature_name,
         dt as period,
-        cast(age_bucket as double) as value
+        cast(age_bucket as double) as metric_value
     from age_scores
     union all
     select
         'income_mxn' as feature_name,
         dt as period,
-        income_mxn as value
+        income_mxn as metric_value
     from income_scores
 
 ),
