@@ -19,6 +19,7 @@ stage metrics).
 
     python benchmarks/bench_scoring.py                                   # the make demo warehouse
     python benchmarks/bench_scoring.py --warehouse /data/wh100k --json bench_scoring.json
+    python benchmarks/bench_scoring.py --users 100000 --json bench_scoring_100k.json   # build, then score
 """
 
 from __future__ import annotations
@@ -154,13 +155,22 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog="example: python benchmarks/bench_scoring.py --json bench_scoring.json")
     parser.add_argument("--warehouse", default=os.environ.get("RIDECREDIT_WAREHOUSE", str(REPO / ".warehouse")),
                         help="an already built warehouse (default: the make demo one)")
+    parser.add_argument("--users", type=int, default=None,
+                        help="first build a fresh warehouse of N users (generate, seed, dbt build) under --workdir, then score it")
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/ridecredit-bench-scoring"), help="where --users builds")
     parser.add_argument("--model", default=str(REPO / "artifacts" / "models" / "latest"), help="model directory")
     parser.add_argument("--sample", type=int, default=300, help="user-months for the in-process measures (a), (b), (e)")
     parser.add_argument("--json", default=None, help="write every figure here")
     args = parser.parse_args(argv)
+    console = Console()
+    if args.users:
+        sys.path.insert(0, str(REPO / "benchmarks"))
+        from bench_dbt_build import bench
+
+        bench(args.users, 6, 42, args.workdir, os.environ.get("RIDECREDIT_DRIVER_MEMORY", "10g"), console)
+        args.warehouse = str(args.workdir / f"users_{args.users}")
     os.environ["RIDECREDIT_WAREHOUSE"] = str(Path(args.warehouse).resolve())
     os.environ.setdefault("DBT_PROFILES_DIR", str(REPO / "profiles"))
-    console = Console()
     model_dir = Path(args.model).resolve()
 
     from ml.artifacts import verify_manifest

@@ -7,8 +7,12 @@ Run at the end of ``python -m ml.train`` and on its own (``--model DIR``). Steps
    projected field vectors -> ``risk_prob, age_prob, income``) with opset 17;
 2. optimise the encoder with ``onnxruntime.transformers`` and check that the Attention,
    SkipLayerNormalization and Gelu fusions are present;
-3. int8 dynamic quantisation (``onnxruntime.quantization.quantize_dynamic``): every weight of
-   the encoder; the head's per-record layers (``token_matmuls`` says why not the rest);
+3. int8: the encoder with dynamic quantisation (``quantize_dynamic``), every weight; the head's
+   per-record layers (``token_matmuls`` says why not the rest) with *static* quantisation
+   (``quantize_static``, activation ranges calibrated on the validation month). Dynamic
+   quantisation scales activations by each run's own min/max, so a user-month's scores would
+   depend on the other user-months of its Arrow batch, and a backfill of one month would not
+   reproduce the full run; fixed scales make every row's score its own;
 4. the parity gate on the test month: torch, fp32 ONNX and int8 ONNX scored by the same
    ``ml.scoring`` code the dbt models run. Risk AUC may drop at most 0.005, age accuracy at
    most 0.5 points, income Spearman at most 0.005; otherwise the export fails with the figures.
@@ -115,9 +119,25 @@ def _sample_head_inputs(prep: Preprocessing, r: int, batch: int = 2) -> dict[str
     return sample
 
 
-def export_onnx(model_dir: Path) -> dict[str, Any]:
+class HeadCalibration:
+    """``onnxruntime.quantization.CalibrationDataReader`` over user-months, in head-sized batches."""
+
+    def __init__(self, model_dir: Path, frame: pd.DataFrame, batch_size: int = 512) -> None:
+        scorer = ScoringModel(model_dir, 2, "text_encoder.int8.onnx", "head.fp32.onnx", verify=False)
+        keys = pd.Index(sorted(set(scorer.preprocessing.text_slots(frame)[3].tolist())))
+        vectors = scorer.encode_keys(keys.tolist())
+        self._feeds = iter([
+            scorer.head_inputs(frame.iloc[start : start + batch_size], vectors, keys)
+            for start in range(0, len(frame), batch_size)
+        ])
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        return next(self._feeds, None)
+
+
+def export_onnx(model_dir: Path, calibration_frame: pd.DataFrame) -> dict[str, Any]:
     """fp32 and int8 ONNX of the text encoder and the head; returns the fusion counts."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_dynamic, quantize_static
     from onnxruntime.transformers.optimizer import optimize_model
 
     out = model_dir / ONNX_DIR
@@ -153,10 +173,6 @@ def export_onnx(model_dir: Path) -> dict[str, Any]:
         HeadForExport(head).eval(), tuple(inputs[k] for k in HEAD_INPUTS), str(out / "head.fp32.onnx"), dynamo=False,
         opset_version=OPSET, input_names=list(HEAD_INPUTS), output_names=list(HEAD_OUTPUTS), dynamic_axes=dynamic,
     )
-    quantize_dynamic(
-        out / "head.fp32.onnx", out / "head.int8.onnx", weight_type=QuantType.QInt8,
-        nodes_to_quantize=token_matmuls(out / "head.fp32.onnx"),
-    )
     tokenizer = encoder.tokenizer
     (out / "scoring.json").write_text(json.dumps({
         "opset": OPSET,
@@ -169,6 +185,11 @@ def export_onnx(model_dir: Path) -> dict[str, Any]:
         "head_outputs": list(HEAD_OUTPUTS),
         "fused_operators": {k: int(v) for k, v in fused.items() if v},
     }, indent=2))
+    quantize_static(
+        out / "head.fp32.onnx", out / "head.int8.onnx", HeadCalibration(model_dir, calibration_frame),
+        quant_format=QuantFormat.QOperator, nodes_to_quantize=token_matmuls(out / "head.fp32.onnx"),
+        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, calibrate_method=CalibrationMethod.MinMax,
+    )
     return {k: int(v) for k, v in fused.items() if v}
 
 
@@ -214,15 +235,17 @@ def parity_gate(model_dir: Path, frame: pd.DataFrame, threads: int = 2) -> dict[
     return gate
 
 
-def export_model(model_dir: Path, test_frame: pd.DataFrame, metrics: dict[str, Any]) -> dict[str, Any]:
-    """Export, quantise and gate; the figures go into ``metrics['export']``."""
+def export_model(
+    model_dir: Path, test_frame: pd.DataFrame, metrics: dict[str, Any], calibration_frame: pd.DataFrame
+) -> dict[str, Any]:
+    """Export, quantise (head calibrated on ``calibration_frame``) and gate on ``test_frame``; figures go into ``metrics['export']``."""
     with warnings.catch_warnings(), _quiet_root_logger():
         # The tracer's notes on shape-dependent Python branches (in transformers' mask code and the
         # attention scale) and the quantizer's pre-processing hint are expected; the gate checks the result.
         warnings.simplefilter("ignore", torch.jit.TracerWarning)
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.simplefilter("ignore", UserWarning)
-        fused = export_onnx(model_dir)
+        fused = export_onnx(model_dir, calibration_frame)
     gate = parity_gate(model_dir, test_frame)
     metrics["export"] = {"opset": OPSET, "fused_operators": fused, "parity_gate": gate,
                          "bytes": {p.name: p.stat().st_size for p in sorted((model_dir / ONNX_DIR).glob("*.onnx"))}}
@@ -264,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
         data = read_training_data(spark, prep.cell_buckets, prep.points)
         metrics_path = model_dir / "metrics.json"
         metrics = json.loads(metrics_path.read_text())
-        export = export_model(model_dir, data.splits["test"].frame, metrics)
+        export = export_model(model_dir, data.splits["test"].frame, metrics, data.splits["valid"].frame)
         metrics_path.write_text(json.dumps(metrics, indent=2, default=float))
         write_manifest(model_dir)
     except (ExportError, RuntimeError, ValueError, FileNotFoundError) as error:

@@ -284,7 +284,7 @@ def _train(args: argparse.Namespace, profile: Profile, version: str, root: Path,
     if not args.no_export:
         from ml.export import export_model
 
-        stages.run("ONNX export, int8 quantisation, parity gate", export_model, work, frames["test"], metrics)
+        stages.run("ONNX export, int8 quantisation, parity gate", export_model, work, frames["test"], metrics, frames["valid"])
     metrics["stage_seconds"] = stages.seconds
     (work / "metrics.json").write_text(json.dumps(metrics, indent=2, default=float))
     write_manifest(work)

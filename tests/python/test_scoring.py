@@ -62,6 +62,26 @@ def test_scores_equal_the_exported_model_on_the_same_rows(scored, spark) -> None
     assert (actual.age_bucket.to_numpy() == expected.age_bucket.to_numpy()).mean() > 0.97
 
 
+def test_a_user_months_scores_do_not_depend_on_its_batch(scored, spark) -> None:
+    """The int8 head has fixed (calibrated) activation scales: scored alone or among 200, the same scores."""
+    import pandas as pd
+
+    from ml.scoring import ScoringModel
+
+    model = ScoringModel(scored["model"])
+    frame = spark.sql(
+        "select * from features.user_month_features f join features.user_month_sequences s using (user_id, dt, is_train) "
+        "where f.dt = (select max(dt) from features.user_month_features) order by user_id limit 200"
+    ).toPandas()
+    index = pd.Index(sorted(set(model.preprocessing.text_slots(frame)[3].tolist())))
+    vectors = model.encode_keys(index.tolist())
+    together = model.score(frame, vectors, index)
+    alone = pd.concat([model.score(frame.iloc[[i]], vectors, index) for i in (0, 57, 199)], ignore_index=True)
+    expected = together.iloc[[0, 57, 199]].reset_index(drop=True)
+    for column in ("risk_prob", "age_prob_0", "age_prob_3", "income_norm"):
+        np.testing.assert_allclose(alone[column].to_numpy(), expected[column].to_numpy(), rtol=0, atol=1e-6, err_msg=column)
+
+
 def test_cache_encodes_each_key_once_per_model_version(scored, spark) -> None:
     cache = spark.table("scores.text_embedding_cache")
     keys = spark.table("features.field_texts").count()
