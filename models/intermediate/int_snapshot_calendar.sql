@@ -1,41 +1,21 @@
 -- The snapshot months scored and trained on, and which window each belongs to.
--- A snapshot at month dt uses only records before dt; the first landed month has no
--- history, so it is not a snapshot. Windows default from the data; vars override them:
--- train_end_dt = all but the last var oot_months months, psi_base_dt = train_end_dt.
+-- The months come from the declared calendar (vars calendar_start_dt .. calendar_end_dt,
+-- macros/row_checks.sql calendar_window), never from the landing folders that happen to
+-- exist: staging rejects rows landed outside it. A snapshot at month dt uses only records
+-- before dt; the first month has no history, so it is not a snapshot. Windows inside it
+-- default from the calendar; vars override them: train_end_dt = all but the last
+-- var oot_months months, psi_base_dt = train_end_dt.
+{%- set window = calendar_window() %}
 with
-
-ride_orders as (
-
-    select landing_dt from {{ ref('stg_platform__ride_orders') }}
-
-),
-
-delivery_orders as (
-
-    select landing_dt from {{ ref('stg_platform__delivery_orders') }}
-
-),
-
-landed_months as (
-
-    select distinct landing_dt as dt from ride_orders
-    union
-    select distinct landing_dt as dt from delivery_orders
-
-),
-
-first_month as (
-
-    select min(dt) as first_dt from landed_months
-
-),
 
 snapshots as (
 
-    select landed_months.dt
-    from landed_months
-    cross join first_month
-    where landed_months.dt > first_month.first_dt
+    select dt
+    from values
+        {%- for dt in window.snapshots %}
+            ('{{ dt }}'){{ "," if not loop.last }}
+        {%- endfor %}
+            as declared (dt)
 
 ),
 

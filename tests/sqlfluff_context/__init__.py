@@ -9,6 +9,7 @@ models that unpivot every feature column render to valid SQL.
 from __future__ import annotations
 
 import os
+import re as _re
 from pathlib import Path
 from typing import Any
 
@@ -40,4 +41,11 @@ class _Adapter:
 
 
 adapter = _Adapter()
+
+
+class _Modules:
+    re = _re
+
+
+modules = _Modules()
 execute = True

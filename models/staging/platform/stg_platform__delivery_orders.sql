@@ -19,7 +19,9 @@ select
     item_titles,
     delivery_address,
     amount_mxn,
+    has_invalid_amount_mxn,
     payment_method,
+    has_unknown_payment_method,
     order_status
 from delivery_orders
 where reject_reason is null

@@ -10,8 +10,12 @@ select
     user_id,
     dt,
     overdue_flag,
+    has_invalid_overdue_flag,
     age,
+    has_invalid_age,
     monthly_income,
-    income_source
+    has_invalid_monthly_income,
+    income_source,
+    has_unknown_income_source
 from outcomes
 where reject_reason is null

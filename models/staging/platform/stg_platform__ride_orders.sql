@@ -24,8 +24,11 @@ select
     dropoff_poi_key,
     dropoff_address,
     fare_mxn,
+    has_invalid_fare_mxn,
     distance_km,
+    has_invalid_distance_km,
     payment_method,
+    has_unknown_payment_method,
     order_status
 from ride_orders
 where reject_reason is null

@@ -1,5 +1,8 @@
 -- Every raw ride row, typed and cleaned, with the reason it cannot be used (null when it can).
 -- stg_platform__ride_orders keeps the usable rows; stg_platform__rejects keeps the others.
+{{- assert_landing_schema('platform', 'ride_orders') }}
+{%- set statuses = ['completed', 'cancelled', 'no show', 'in progress'] %}
+{%- set payment_methods = "'cash', 'debit_card', 'credit_card', 'wallet'" %}
 with
 
 source as (
@@ -8,9 +11,9 @@ source as (
 
 ),
 
-known_users as (
+users as (
 
-    select distinct user_id from {{ source('platform', 'users') }}
+    select * from {{ ref('base_platform__users') }}
 
 ),
 
@@ -24,11 +27,17 @@ payment_synonyms as (
 
 ),
 
+known_users as (
+
+    {{ known_users_of('users') | indent(4) }}
+
+),
+
 typed as (
 
     select
-        nullif(trim(source.order_id), '') as order_id,
-        nullif(trim(source.user_id), '') as user_id,
+        {{ clean_id('source.order_id') }} as order_id,
+        {{ clean_id('source.user_id') }} as user_id,
         cast(source.order_ts as timestamp) as order_ts,
         source.dt as landing_dt,
         {{ is_valid_coordinate('source.pickup_lat', 'source.pickup_lon') }} as pickup_coords_valid,
@@ -41,10 +50,16 @@ typed as (
         {{ clean_text('source.pickup_address') }} as pickup_address,
         {{ clean_text('source.dropoff_poi_name') }} as dropoff_poi_name,
         {{ clean_text('source.dropoff_address') }} as dropoff_address,
-        case when source.fare_mxn >= 0 then source.fare_mxn end as fare_mxn,
-        case when source.distance_km >= 0 then source.distance_km end as distance_km,
+        {{ plausible_amount('source.fare_mxn', 'fare_mxn') }} as fare_mxn,
+        {{ is_implausible_amount('source.fare_mxn', 'fare_mxn') }} as has_invalid_fare_mxn,
+        {{ plausible_amount('source.distance_km', 'distance_km') }} as distance_km,
+        {{ is_implausible_amount('source.distance_km', 'distance_km') }} as has_invalid_distance_km,
         {{ text_key('source.payment_method') }} as payment_method_key,
-        {{ text_key('source.status') }} as order_status
+        {{ text_key('source.status') }} as order_status,
+        {{ has_invalid_utf8([
+            'source.order_id', 'source.user_id', 'source.pickup_poi_name', 'source.pickup_address',
+            'source.dropoff_poi_name', 'source.dropoff_address', 'source.payment_method', 'source.status'
+        ]) }} as has_invalid_utf8
     from source
 
 ),
@@ -55,8 +70,8 @@ row_checked as (
         typed.*,
         {{ key_of_clean_text('typed.pickup_poi_name') }} as pickup_poi_key,
         {{ key_of_clean_text('typed.dropoff_poi_name') }} as dropoff_poi_key,
-        coalesce(payment_synonyms.canonical_value, typed.payment_method_key) as payment_method,
-        {{ order_row_reject_reason() }} as row_reject_reason
+        coalesce(payment_synonyms.canonical_value, typed.payment_method_key) as payment_method_value,
+        {{ order_row_reject_reason(statuses) }} as row_reject_reason
     from typed
     left join known_users
         on typed.user_id = known_users.user_id
@@ -65,16 +80,35 @@ row_checked as (
 
 ),
 
+categorized as (
+
+    -- a payment method outside the known set is unknown (null, flagged), never a new category
+    select
+        *,
+        case
+            when payment_method_value in ({{ payment_methods }}) then payment_method_value
+        end as payment_method,
+        coalesce(payment_method_value not in ({{ payment_methods }}), false)
+            as has_unknown_payment_method
+    from row_checked
+
+),
+
 versioned as (
 
-    -- One version per order: usable rows first, then final over in-progress status, then latest.
+    -- One version per order: usable rows first, then final over in-progress status, then latest,
+    -- then the content itself, so the file order of two rows never decides.
     select
         *,
         row_number() over (
             partition by order_id
-            order by {{ order_version_ordering() }}
+            order by {{ order_version_ordering([
+                'user_id', 'fare_mxn', 'distance_km', 'payment_method', 'order_status',
+                'pickup_poi_name', 'pickup_address', 'dropoff_poi_name', 'dropoff_address',
+                'pickup_lat', 'pickup_lon', 'dropoff_lat', 'dropoff_lon'
+            ]) }}
         ) as order_version
-    from row_checked
+    from categorized
 
 )
 
@@ -90,8 +124,11 @@ select
     dropoff_poi_key,
     dropoff_address,
     fare_mxn,
+    has_invalid_fare_mxn,
     distance_km,
+    has_invalid_distance_km,
     payment_method,
+    has_unknown_payment_method,
     order_status,
     case when pickup_coords_valid then pickup_lat end as pickup_lat,
     case when pickup_coords_valid then pickup_lon end as pickup_lon,

@@ -1,4 +1,6 @@
 -- Every raw user row, categoricals mapped to canonical values, with a reject reason (null when usable).
+{{- assert_landing_schema('platform', 'users') }}
+{%- set window = calendar_window() %}
 with
 
 source as (
@@ -21,7 +23,7 @@ cleaned as (
 
     select
         signup_date,
-        nullif(trim(user_id), '') as user_id,
+        {{ clean_id('user_id') }} as user_id,
         {{ clean_text('city') }} as city_text,
         {{ text_key('city') }} as city_key,
         {{ text_key('device_os') }} as device_os_key,
@@ -29,7 +31,10 @@ cleaned as (
         {{ text_key('referral_channel') }} as referral_channel,
         lower({{ clean_text('email_domain') }}) as email_domain_text,
         {{ text_key('email_domain') }} as email_domain_key,
-        {{ text_key('phone_carrier') }} as phone_carrier
+        {{ text_key('phone_carrier') }} as phone_carrier,
+        {{ has_invalid_utf8([
+            'user_id', 'city', 'device_os', 'app_version', 'referral_channel', 'email_domain', 'phone_carrier'
+        ]) }} as has_invalid_utf8
     from source
 
 ),
@@ -44,7 +49,15 @@ typed as (
         cleaned.phone_carrier,
         coalesce(city.canonical_value, cleaned.city_text) as city,
         coalesce(device_os.canonical_value, cleaned.device_os_key) as device_os,
-        coalesce(email_domain.canonical_value, cleaned.email_domain_text) as email_domain
+        coalesce(email_domain.canonical_value, cleaned.email_domain_text) as email_domain,
+        case
+            when cleaned.user_id is null then 'missing_user_id'
+            when
+                cleaned.signup_date < date'{{ var("signup_date_min") }}'
+                or cleaned.signup_date >= add_months(date'{{ window.end }}', 1)
+                then 'signup_date_out_of_range'
+            when cleaned.has_invalid_utf8 then 'invalid_utf8_text'
+        end as row_reject_reason
     from cleaned
     left join synonyms as city
         on city.field = 'city' and cleaned.city_key = city.raw_key
@@ -57,10 +70,20 @@ typed as (
 
 versioned as (
 
+    -- usable rows first, then the earliest signup; every column breaks a remaining tie
     select
         *,
         row_number() over (
-            partition by user_id order by signup_date asc nulls last, city asc, device_os asc
+            partition by user_id
+            order by
+                row_reject_reason is not null,
+                signup_date asc nulls last,
+                city asc nulls first,
+                device_os asc nulls first,
+                app_version asc nulls first,
+                referral_channel asc nulls first,
+                email_domain asc nulls first,
+                phone_carrier asc nulls first
         ) as user_version
     from typed
 
@@ -75,8 +98,5 @@ select
     referral_channel,
     email_domain,
     phone_carrier,
-    case
-        when user_id is null then 'missing_user_id'
-        when user_version > 1 then 'duplicate_user_id'
-    end as reject_reason
+    coalesce(row_reject_reason, case when user_version > 1 then 'duplicate_user_id' end) as reject_reason
 from versioned
