@@ -2,7 +2,8 @@
   Overrides dbt-spark's py_write_table, which writes Delta and ignores partition_by.
   Delta, Iceberg and Hudi need Maven jars; this adapter defaults to parquet and writes
   the model's partition columns, so `incremental` + `insert_overwrite` replaces only
-  the partitions a run produced.
+  the partitions a run produced. Like dbt-spark's, it accepts what model() returns as a
+  pyspark.sql, pyspark.pandas (pandas-on-Spark) or pandas DataFrame.
 #}
 {% macro py_write_table(compiled_code, target_relation) %}
 {%- set file_format = config.get('file_format', 'parquet') -%}
@@ -16,12 +17,19 @@ import pyspark.sql as _dbt_pyspark_sql
 dbt = dbtObj(spark.table)
 df = model(dbt, spark)
 
+# Import pyspark.pandas only for a frame of its own (the import is slow and warns). An
+# `import` waits for another thread's import of it to finish; sys.modules would not.
+if type(df).__module__.startswith("pyspark.pandas."):
+    import pyspark.pandas as _dbt_pyspark_pandas
+
+    if isinstance(df, _dbt_pyspark_pandas.DataFrame):
+        df = df.spark.frame()  # to_spark() minus its advice warning; the index is dropped, as in dbt-spark
 if isinstance(df, _dbt_pandas.DataFrame):
     df = spark.createDataFrame(df)
 if not isinstance(df, _dbt_pyspark_sql.DataFrame):
     raise TypeError(
-        "{{ target_relation }}: model() returned " + type(df).__name__
-        + "; return a pyspark.sql.DataFrame or a pandas.DataFrame"
+        "{{ target_relation }}: model() returned " + type(df).__module__ + "." + type(df).__name__
+        + "; return a pyspark.sql.DataFrame, a pyspark.pandas.DataFrame or a pandas.DataFrame"
     )
 {%- if partition_by %}
 _dbt_missing = [c for c in {{ partition_by | tojson }} if c not in df.columns]
