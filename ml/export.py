@@ -126,10 +126,7 @@ class HeadCalibration:
         scorer = ScoringModel(model_dir, 2, "text_encoder.int8.onnx", "head.fp32.onnx", verify=False)
         keys = pd.Index(sorted(set(scorer.preprocessing.text_slots(frame)[3].tolist())))
         vectors = scorer.encode_keys(keys.tolist())
-        self._feeds = iter([
-            scorer.head_inputs(frame.iloc[start : start + batch_size], vectors, keys)
-            for start in range(0, len(frame), batch_size)
-        ])
+        self._feeds = scorer.head_feeds(frame, vectors, keys, batch_size)
 
     def get_next(self) -> dict[str, np.ndarray] | None:
         return next(self._feeds, None)

@@ -125,13 +125,16 @@ class ScoringModel:
             "categorical": prep.categorical(frame),
         }
 
+    def head_feeds(
+        self, frame: pd.DataFrame, vectors: np.ndarray, key_index: pd.Index, batch_size: int = 512
+    ) -> Iterator[dict[str, np.ndarray]]:
+        """The head's inputs in runs of ``batch_size`` user-months: what scoring runs and the export calibrates on."""
+        for start in range(0, len(frame), batch_size):
+            yield self.head_inputs(frame.iloc[start : start + batch_size], vectors, key_index)
+
     def score(self, frame: pd.DataFrame, vectors: np.ndarray, key_index: pd.Index, batch_size: int = 512) -> pd.DataFrame:
         """Risk probability and points, age-bucket probabilities and bucket, income (normalised and MXN)."""
-        parts = []
-        for start in range(0, len(frame), batch_size):
-            part = frame.iloc[start : start + batch_size]
-            feed = self.head_inputs(part, vectors, key_index)
-            parts.append(self.head.run(list(HEAD_OUTPUTS), feed))
+        parts = [self.head.run(list(HEAD_OUTPUTS), feed) for feed in self.head_feeds(frame, vectors, key_index, batch_size)]
         risk = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.float32)
         age = np.concatenate([p[1] for p in parts]) if parts else np.zeros((0, 4), np.float32)
         income = np.concatenate([p[2] for p in parts]) if parts else np.zeros(0, np.float32)

@@ -18,6 +18,14 @@ def _vars(**values) -> list[str]:
     return ["--vars", json.dumps(values)]
 
 
+def _last_month(spark, users: int = 200):
+    """The first ``users`` user-months of the last month, features and sequences, as scoring reads them."""
+    return spark.sql(
+        "select * from features.user_month_features f join features.user_month_sequences s using (user_id, dt, is_train) "
+        f"where f.dt = (select max(dt) from features.user_month_features) order by user_id limit {users}"
+    ).toPandas()
+
+
 def _partition_fingerprints(spark, table: str) -> dict[str, tuple[int, int]]:
     rows = spark.sql(f"select dt, count(*) as n, sum(xxhash64(*)) as h from {table} group by dt").collect()
     return {r.dt: (r.n, r.h) for r in rows}
@@ -48,10 +56,7 @@ def test_scores_equal_the_exported_model_on_the_same_rows(scored, spark) -> None
     from ml.scoring import ScoringModel
 
     model = ScoringModel(scored["model"])
-    frame = spark.sql(
-        "select * from features.user_month_features f join features.user_month_sequences s using (user_id, dt, is_train) "
-        "where f.dt = (select max(dt) from features.user_month_features) order by user_id limit 200"
-    ).toPandas()
+    frame = _last_month(spark)
     rows, _, _, keys = model.preprocessing.text_slots(frame)
     index = pd.Index(sorted(set(keys.tolist())))
     expected = model.score(frame, model.encode_keys(index.tolist()), index)
@@ -69,10 +74,7 @@ def test_a_user_months_scores_do_not_depend_on_its_batch(scored, spark) -> None:
     from ml.scoring import ScoringModel
 
     model = ScoringModel(scored["model"])
-    frame = spark.sql(
-        "select * from features.user_month_features f join features.user_month_sequences s using (user_id, dt, is_train) "
-        "where f.dt = (select max(dt) from features.user_month_features) order by user_id limit 200"
-    ).toPandas()
+    frame = _last_month(spark)
     index = pd.Index(sorted(set(model.preprocessing.text_slots(frame)[3].tolist())))
     vectors = model.encode_keys(index.tolist())
     together = model.score(frame, vectors, index)
