@@ -10,13 +10,17 @@ export DBT_PROFILES_DIR := $(CURDIR)/profiles
 export RIDECREDIT_WAREHOUSE ?= $(CURDIR)/.warehouse
 export RIDECREDIT_LANDING ?= $(RIDECREDIT_WAREHOUSE)/landing
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+# While `make sql-server` runs, every Spark process (dbt, ml.train, ml.query) reaches the catalog
+# through its metastore service; empty (the default) is the embedded Derby metastore.
+export RIDECREDIT_METASTORE_URIS ?= $(shell cat "$(RIDECREDIT_WAREHOUSE)/run/metastore.uris" 2>/dev/null)
 
 DEMO_USERS ?= 20000
 DEMO_MONTHS ?= 6
 DEMO_SEED ?= 42
 MODEL_CONFIG ?= demo
 
-.PHONY: help install java demo data register build train score test test-cluster lint docs cluster-package clean
+.PHONY: help install java demo data register build train score test test-cluster lint docs cluster-package clean \
+	sql-server sql-server-stop sql-server-status
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -63,7 +67,7 @@ demo: install data register build train score  ## install, generate data, build 
 test: install lint  ## install and run the whole suite (sqlfluff, then pytest on real Spark and dbt)
 	$(BIN)/python -m pytest
 
-test-cluster: install  ## scoring on a real standalone Spark cluster equals local scoring (about 10 min)
+test-cluster: install  ## scoring on a real standalone Spark cluster equals local scoring (about 7 min)
 	$(BIN)/python -m pytest tests/cluster -m cluster
 
 lint: install  ## sqlfluff (sparksql, jinja templater) over models and SQL tests
@@ -71,6 +75,15 @@ lint: install  ## sqlfluff (sparksql, jinja templater) over models and SQL tests
 
 docs: install  ## dbt docs generate
 	$(BIN)/dbt docs generate
+
+sql-server: install  ## serve the warehouse to SQL clients: metastore service + Spark Thrift server on 127.0.0.1 (SPARK_THRIFT_PORT, default 10000)
+	@$(BIN)/python -m ml.sql_server start
+
+sql-server-stop:  ## stop what make sql-server started (both JVMs; the embedded metastore is free again)
+	@$(or $(wildcard $(BIN)/python),$(PYTHON)) -m ml.sql_server stop
+
+sql-server-status:  ## is the SQL server running? its JDBC URL, beeline line and PyHive snippet
+	@$(or $(wildcard $(BIN)/python),$(PYTHON)) -m ml.sql_server status
 
 cluster-package:  ## zip the ml package for Spark executors (profile target `cluster`)
 	@mkdir -p dist && rm -f dist/ridecredit_ml.zip

@@ -66,8 +66,12 @@ def tree_rss_bytes() -> int:
 
 def shuffle_write_bytes(spark) -> int:
     """Shuffle bytes written by every stage of this Spark application so far (its status store)."""
-    stages = spark.sparkContext._jsc.sc().statusStore().stageList(None)
-    return sum(stages.get(i).shuffleWriteBytes() for i in range(stages.size()))
+    sc, jvm = spark.sparkContext, spark.sparkContext._jvm
+    # Spark 4: stageList(statuses, details, withSummaries, quantiles, taskStatuses); empty lists = every stage
+    stages = sc._jsc.sc().statusStore().stageList(
+        jvm.java.util.ArrayList(), False, False, sc._gateway.new_array(jvm.double, 0), jvm.java.util.ArrayList()
+    )
+    return sum(stages.apply(i).shuffleWriteBytes() for i in range(stages.size()))
 
 
 def run_dbt(args: list[str]) -> None:

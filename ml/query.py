@@ -2,7 +2,9 @@
 
 Uses the Spark settings of ``profiles/profiles.yml`` (target ``local`` unless DBT_TARGET or
 --target says otherwise), so it sees exactly the tables dbt built. The embedded Derby
-metastore admits one process at a time: run it when dbt is not running.
+metastore admits one process at a time: run it when dbt is not running, or start the shared
+metastore with ``make sql-server`` and export the RIDECREDIT_METASTORE_URIS it prints (then dbt,
+this and any JDBC client run at once).
 """
 
 from __future__ import annotations

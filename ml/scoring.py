@@ -5,12 +5,17 @@ Two steps, each a ``mapInPandas`` body:
 - ``embed_text_batches``: distinct field text keys in, each key's projected vector out (the
   int8 ONNX text encoder: student BERT, mean pooling, the head's text projection). Only keys
   not yet in the cache for the model version reach it, so each key is encoded once;
-- ``score_batches``: user-months in (features, sequences and the cached vectors of the keys
-  in their records), risk, age and income out, from one run of the int8 ONNX head.
+- ``score_batches``: user-months in (features and sequences), risk, age and income out, from
+  one run of the int8 ONNX head. The model version's cache reaches every Python worker as one
+  Spark broadcast (``VectorTable``: 64 bytes a key), so user-months never shuffle their keys
+  to meet it.
 
 Each Python worker keeps one ``ScoringModel`` per model (keyed by the manifest's sha256), with
 ONNX Runtime sessions whose intra-op threads equal ``spark.task.cpus``. The manifest is
-verified before any session is created. This module imports neither the training code nor
+verified before any session is created. Each key is encoded on its own (one ONNX run per key):
+int8 dynamic quantization scales activations by each run's range, so a key encoded among
+others would get a vector that depends on its neighbours; alone, its vector depends only on
+the key and the model version, and it costs no more (no padding). This module imports neither the training code nor
 the data generator: what it shares with training is ``ml.preprocessing`` and ``ml.artifacts``.
 """
 
@@ -19,7 +24,9 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -52,6 +59,15 @@ def resolve_model_dir(configured: str | None = None) -> Path:
     return path.resolve()
 
 
+def _scoring_spec(model_dir: Path) -> dict[str, Any]:
+    return json.loads((Path(model_dir) / ONNX_DIR / "scoring.json").read_text())
+
+
+def text_proj_dim(model_dir: str | Path) -> int:
+    """Width of a cached vector: what the head reads per field key."""
+    return int(_scoring_spec(Path(model_dir))["text_proj_dim"])
+
+
 class ScoringModel:
     """The ONNX text encoder and head of one verified model version."""
 
@@ -66,7 +82,7 @@ class ScoringModel:
         self.model_sha256 = verify_manifest(self.model_dir) if verify else None  # before any session exists
         self.version = self.model_dir.name
         self.preprocessing = Preprocessing.load(self.model_dir / "preprocessing.json")
-        spec = json.loads((self.model_dir / ONNX_DIR / "scoring.json").read_text())
+        spec = _scoring_spec(self.model_dir)
         self.text_proj_dim = int(spec["text_proj_dim"])
         options = ort.SessionOptions()
         options.intra_op_num_threads = max(1, threads)
@@ -76,7 +92,7 @@ class ScoringModel:
         self.head = ort.InferenceSession(str(self.model_dir / ONNX_DIR / head_file), options, providers=providers)
         self.tokenizer = Tokenizer.from_file(str(self.model_dir / spec["tokenizer"]))
         self.tokenizer.enable_truncation(int(spec["max_length"]))
-        self.tokenizer.enable_padding(pad_id=int(spec["pad_token_id"]), pad_token=spec["pad_token"])
+        self.tokenizer.no_padding()  # keys run one at a time, never padded to a neighbour
 
     @classmethod
     def cached(cls, model_dir: str | Path, threads: int = 1, encoder_file: str = TEXT_ENCODER, head_file: str = HEAD) -> "ScoringModel":
@@ -89,18 +105,19 @@ class ScoringModel:
             _LOADED[key] = cls(path, threads, encoder_file, head_file)
         return _LOADED[key]
 
-    def encode_keys(self, keys: list[str], batch_size: int = 256) -> np.ndarray:
-        """(len(keys), r) float32: each key's vector as the head reads it. Sorted by length for speed."""
+    def encode_keys(self, keys: list[str]) -> np.ndarray:
+        """(len(keys), r) float32: each key's vector as the head reads it, one ONNX run per key.
+
+        Alone, a key's int8 vector is a function of the key and the model version only (see the
+        module docstring); batching keys would make it depend on their neighbours.
+        """
         out = np.zeros((len(keys), self.text_proj_dim), dtype=np.float32)
-        order = np.argsort([len(k) for k in keys], kind="stable")
-        for start in range(0, len(keys), batch_size):
-            index = order[start : start + batch_size]
-            encodings = self.tokenizer.encode_batch([keys[i] for i in index])
+        for i, encoding in enumerate(self.tokenizer.encode_batch(list(keys))):
             feed = {
-                "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
-                "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
+                "input_ids": np.array([encoding.ids], dtype=np.int64),
+                "attention_mask": np.array([encoding.attention_mask], dtype=np.int64),
             }
-            out[index] = self.encoder.run(["field_vector"], feed)[0]
+            out[i] = self.encoder.run(["field_vector"], feed)[0][0]
         return out
 
     def head_inputs(self, frame: pd.DataFrame, vectors: np.ndarray, key_index: pd.Index) -> dict[str, np.ndarray]:
@@ -172,18 +189,47 @@ def embed_text_batches(model_dir: str, threads: int) -> Callable[[Iterator[pd.Da
     return body
 
 
-def score_batches(model_dir: str, threads: int) -> Callable[[Iterator[pd.DataFrame]], Iterator[pd.DataFrame]]:
-    """mapInPandas body: user-months with their records' cached vectors in; the three scores out.
+@dataclass
+class VectorTable:
+    """One model version's cached vectors, as the driver broadcasts them to every Python worker."""
 
-    Each row carries ``text_vectors``: (text_key, vector) pairs of the distinct keys of its
-    records, joined to the cache in Spark. The head runs once per user-month for all tasks.
+    version: str
+    keys: np.ndarray  # (n,) object: text keys
+    vectors: np.ndarray  # (n, r) float16
+
+    @classmethod
+    def from_cache(cls, cache: pd.DataFrame, version: str, dim: int) -> "VectorTable":
+        """From the cache table's ``text_key, vector`` rows of ``version``."""
+        vectors = np.frombuffer(b"".join(cache["vector"]), dtype=VECTOR_DTYPE).reshape(len(cache), dim)
+        return cls(version, cache["text_key"].to_numpy(object), vectors)
+
+
+_TABLES: dict[str, tuple[pd.Index, np.ndarray]] = {}
+
+
+def _lookup(table: VectorTable) -> tuple[pd.Index, np.ndarray]:
+    """The table's key index and float32 vectors, built once per Python worker and version."""
+    if table.version not in _TABLES:
+        _TABLES.clear()  # one model version per worker at a time
+        _TABLES[table.version] = (pd.Index(table.keys, dtype=object), table.vectors.astype(np.float32))
+    return _TABLES[table.version]
+
+
+def score_batches(model_dir: str, threads: int, broadcast: Any) -> Callable[[Iterator[pd.DataFrame]], Iterator[pd.DataFrame]]:
+    """mapInPandas body: user-months in (features and sequences); the three scores out.
+
+    ``broadcast`` holds the model version's ``VectorTable``; a record key missing from it is an
+    error naming the key (``head_inputs``). The head runs once per user-month for all tasks.
     """
 
     def body(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         model = ScoringModel.cached(model_dir, threads)
+        table: VectorTable = broadcast.value
+        if table.version != model.version:
+            raise ValueError(f"the broadcast vectors are of model {table.version}, the model is {model.version}")
+        keys, vectors = _lookup(table)
         for frame in batches:
             frame = frame.reset_index(drop=True)
-            keys, vectors = _batch_vectors(frame, model.text_proj_dim)
             scores = model.score(frame, vectors, keys)
             scores.insert(0, "model_version", model.version)
             scores.insert(0, "dt", frame["dt"].to_numpy())
@@ -191,17 +237,3 @@ def score_batches(model_dir: str, threads: int) -> Callable[[Iterator[pd.DataFra
             yield scores
 
     return body
-
-
-def _batch_vectors(frame: pd.DataFrame, dim: int) -> tuple[pd.Index, np.ndarray]:
-    """The distinct keys of a batch and their cached vectors, from each row's (key, vector) pairs.
-
-    A key without a cached vector is left out here, so ``head_inputs`` names it in its error.
-    """
-    lookup: dict[str, bytes] = {}
-    for pairs in frame["text_vectors"]:
-        if pairs is not None:
-            lookup.update((pair["text_key"], pair["vector"]) for pair in pairs if pair["vector"] is not None)
-    index = pd.Index(list(lookup), dtype=object)
-    vectors = np.frombuffer(b"".join(lookup.values()), dtype=VECTOR_DTYPE).reshape(len(index), dim).astype(np.float32)
-    return index, vectors

@@ -2,7 +2,10 @@
 
 The encoder is frozen here: every distinct field key was embedded once into ``table`` (row 0
 is the zero vector for "no text"), and a batch gathers its records' field vectors from it.
-Early stopping keeps the epoch with the best validation score, the mean of risk AUC, age
+The model has no record positions (each token carries its own hour and recency), so a batch
+moves its real records to the front and drops the padding columns, and batches group
+user-months of similar record counts: the median user-month has 19 of 40 record slots, and
+training runs about twice as fast for the same result. Early stopping keeps the epoch with the best validation score, the mean of risk AUC, age
 macro-F1 and income Spearman on the validation month.
 """
 
@@ -21,6 +24,7 @@ from ml import metrics
 from ml.configs import FitConfig
 from ml.model.credit_model import TASKS, CreditModel, CreditOutput
 from ml.model.losses import UncertaintyWeighting, label_losses, prediction_losses
+from ml.text.batches import bucketed_batches
 
 RECORD_KEYS = ("record_type", "record_hour", "record_payment", "record_status", "record_cell", "record_numeric")
 
@@ -41,6 +45,9 @@ class ModelInputs:
         return ModelInputs(
             self.numeric[index], self.categorical[index], {k: v[index] for k, v in self.records.items()}, self.slot_index[index]
         )
+
+    def record_counts(self) -> np.ndarray:
+        return (self.records["record_type"] > 0).sum(1)
 
 
 @dataclass
@@ -84,21 +91,31 @@ class FitResult:
 def to_batch(model: CreditModel, inputs: ModelInputs, index: np.ndarray, table: torch.Tensor | None) -> dict:
     """Tensors of one batch; each text slot gets its key's embedding through the model's projection.
 
-    Only the keys the batch uses are projected (a few thousand of the table's rows).
+    Real records move to the front, in their order, and padding columns beyond the batch's
+    longest user-month are dropped: the outputs are the same, since padding is masked and the
+    model reads no record positions. Only the keys the batch uses are projected.
     """
+    present = inputs.records["record_type"][index] > 0  # (B, T)
+    width = max(1, int(present.sum(1).max(initial=0)))
+    front = np.argsort(~present, axis=1, kind="stable")[:, :width]  # (B, T') real records first
+
+    def records_of(array: np.ndarray) -> np.ndarray:
+        picked = array[index]
+        return np.take_along_axis(picked, front.reshape(front.shape + (1,) * (picked.ndim - 2)), axis=1)
+
     batch = {
-        "record": {k: torch.from_numpy(inputs.records[k][index]) for k in RECORD_KEYS},
+        "record": {k: torch.from_numpy(records_of(inputs.records[k])) for k in RECORD_KEYS},
         "numeric": torch.from_numpy(inputs.numeric[index]),
         "categorical": torch.from_numpy(inputs.categorical[index]),
         "field_vectors": None,
         "field_present": None,
     }
     if table is not None and model.text_proj is not None:
-        slots = torch.from_numpy(inputs.slot_index[index].astype(np.int64))  # (B, T, S)
+        slots = torch.from_numpy(records_of(inputs.slot_index).astype(np.int64))  # (B, T', S)
         keys, position = torch.unique(slots, return_inverse=True)
         # F.embedding, not indexing: its backward sums each key's gradients in a fixed order (reproducible)
-        batch["field_vectors"] = F.embedding(position, model.project_text(table[keys]))  # (B, T, S, r)
-        batch["field_present"] = slots > 0  # (B, T, S)
+        batch["field_vectors"] = F.embedding(position, model.project_text(table[keys]))  # (B, T', S, r)
+        batch["field_present"] = slots > 0  # (B, T', S)
     return batch
 
 
@@ -116,10 +133,12 @@ def validation_score(pred: Predictions, labels: Labels) -> dict[str, float]:
 
 @torch.no_grad()
 def predict(model: CreditModel, inputs: ModelInputs, table: torch.Tensor | None, batch_size: int = 1024) -> Predictions:
+    """Batches of similar record counts; the outputs come back in the rows' order."""
     model.eval()
     risk, age, income, gate_sums = [], [], [], None
+    by_length = np.argsort(inputs.record_counts(), kind="stable")
     for start in range(0, len(inputs), batch_size):
-        index = np.arange(start, min(start + batch_size, len(inputs)))
+        index = by_length[start : start + batch_size]
         out = model(**to_batch(model, inputs, index, table))
         risk.append(out.risk_logit.numpy())
         age.append(out.age_logits.numpy())
@@ -127,7 +146,8 @@ def predict(model: CreditModel, inputs: ModelInputs, table: torch.Tensor | None,
         sums = [[g.sum(0) for g in level] for level in out.gates]
         gate_sums = sums if gate_sums is None else [[a + b for a, b in zip(x, y)] for x, y in zip(gate_sums, sums)]
     usage = [[(g / len(inputs)).tolist() for g in level] for level in gate_sums]
-    return Predictions(np.concatenate(risk), np.concatenate(age), np.concatenate(income), usage)
+    rows = np.argsort(by_length)  # row i was predicted at position rows[i]
+    return Predictions(np.concatenate(risk)[rows], np.concatenate(age)[rows], np.concatenate(income)[rows], usage)
 
 
 def fit(
@@ -144,7 +164,8 @@ def fit(
 ) -> FitResult:
     """Train ``model`` in place; ``teacher`` (its predictions on ``train``) turns on distillation."""
     torch.manual_seed(seed)
-    generator = np.random.default_rng(seed)
+    generator = torch.Generator().manual_seed(seed)
+    counts = train.record_counts().tolist()
     weighting = UncertaintyWeighting()
     optimizer = torch.optim.AdamW(
         list(model.parameters()) + list(weighting.parameters()), lr=config.learning_rate, weight_decay=config.weight_decay
@@ -159,11 +180,11 @@ def fit(
     started = time.perf_counter()
     for epoch in range(config.epochs):
         model.train()
-        order = generator.permutation(len(train))
+        batches = bucketed_batches(counts, config.batch_size, generator)
         sums = dict.fromkeys(TASKS, 0.0)
-        bar = tqdm(range(steps_per_epoch), desc=f"{name} epoch {epoch + 1}/{config.epochs}", unit="batch", leave=False)
-        for step in bar:
-            index = order[step * config.batch_size : (step + 1) * config.batch_size]
+        bar = tqdm(batches, desc=f"{name} epoch {epoch + 1}/{config.epochs}", unit="batch", leave=False)
+        for batch_rows in bar:
+            index = np.asarray(batch_rows)
             out: CreditOutput = model(**to_batch(model, train, index, table))
             labels = {
                 "risk": torch.from_numpy(train_labels.risk[index]),

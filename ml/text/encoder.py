@@ -89,6 +89,8 @@ class FieldEncoder:
         Texts are encoded in order of length so each batch carries little padding; by the
         invariant above, the order does not change any vector.
         """
+        if not texts:  # a user-month without any field text
+            return np.zeros((0, self.dim), dtype=np.float32)
         device = device or torch.device("cpu")
         self.embedder.to(device)
         lengths = [len(ids) for ids in self.tokenizer(list(texts), truncation=True, max_length=self.max_length)["input_ids"]]

@@ -2,16 +2,18 @@
 
 Incremental, insert_overwrite by dt: a run replaces exactly the months it scores (dbt vars
 score_dt_from / score_dt_to; unset = every month), so a rerun gives identical rows and a
-backfill leaves other months untouched. Each user-month's records meet the embedding cache
-through one join on the distinct keys of its records; the head runs in mapInPandas, one ONNX
-Runtime session per Python worker with spark.task.cpus intra-op threads. The SQL marts
-risk_scores, age_scores and income_scores split this table.
+backfill leaves other months untouched. The model version's embedding cache (64 bytes a key)
+is read on the driver and broadcast to every Python worker, where each record's keys find
+their vectors: user-months never shuffle their keys to a join (that join cost about 5 kB of
+shuffle per user-month). The head runs in mapInPandas, one ONNX Runtime session per Python
+worker with spark.task.cpus intra-op threads. The SQL marts risk_scores, age_scores and
+income_scores split this table.
 """
 
 from pyspark.sql import functions as F
 
 from ml.artifacts import verify_manifest
-from ml.scoring import SCORE_SCHEMA, resolve_model_dir, score_batches
+from ml.scoring import SCORE_SCHEMA, VectorTable, resolve_model_dir, score_batches, text_proj_dim
 
 USERS_PER_ARROW_BATCH = 512  # the head's batch: one Arrow batch is one ONNX run
 
@@ -38,26 +40,8 @@ def model(dbt, session):
     features = months(dbt.ref("user_month_features")).drop("is_train")
     sequences = months(dbt.ref("user_month_sequences")).drop("is_train")
     cache = dbt.ref("text_embedding_cache").where(F.col("model_version") == version).select("text_key", "vector")
-    record_keys = sequences.select(
-        "user_id",
-        "dt",
-        F.explode(
-            F.array_distinct(
-                F.concat(
-                    "ride_origin_text_keys",
-                    "ride_place_text_keys",
-                    "delivery_store_text_keys",
-                    F.flatten("delivery_item_text_keys"),
-                )
-            )
-        ).alias("text_key"),
-    ).where(F.col("text_key").isNotNull())
-    vectors = (
-        record_keys.join(cache, "text_key", "left")
-        .groupBy("user_id", "dt")
-        .agg(F.collect_list(F.struct("text_key", "vector")).alias("text_vectors"))
-    )
-    inputs = features.join(sequences, ["user_id", "dt"], "inner").join(vectors, ["user_id", "dt"], "left")
+    vectors = session.sparkContext.broadcast(VectorTable.from_cache(cache.toPandas(), version, text_proj_dim(model_dir)))
+    inputs = features.join(sequences, ["user_id", "dt"], "inner")
     threads = int(session.conf.get("spark.task.cpus", "1"))
     session.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(USERS_PER_ARROW_BATCH))
-    return inputs.mapInPandas(score_batches(str(model_dir), threads), schema=SCORE_SCHEMA)
+    return inputs.mapInPandas(score_batches(str(model_dir), threads, vectors), schema=SCORE_SCHEMA)

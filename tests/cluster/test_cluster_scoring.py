@@ -1,6 +1,6 @@
 """Scoring on a real multi-process Spark cluster equals scoring on the local target, row for row.
 
-Run with `make test-cluster` (about 10 minutes on 2 cores; not part of `make test`). Everything
+Run with `make test-cluster` (about 7 minutes on 2 cores; not part of `make test`). Everything
 runs in child processes on its own warehouse, the way a data engineer would run it:
 
 1. generate the 400-user test population, `dbt seed`, register, `dbt build` the features;

@@ -84,6 +84,23 @@ def test_a_user_months_scores_do_not_depend_on_its_batch(scored, spark) -> None:
         np.testing.assert_allclose(alone[column].to_numpy(), expected[column].to_numpy(), rtol=0, atol=1e-6, err_msg=column)
 
 
+def test_a_keys_int8_vector_does_not_depend_on_its_neighbours(scored, spark) -> None:
+    """Each key runs alone through the int8 encoder: its vector is a function of the key and the model only."""
+    from ml.scoring import VECTOR_DTYPE, ScoringModel
+
+    model = ScoringModel(scored["model"])
+    keys = [r.text_key for r in spark.table("features.field_texts").orderBy("text_key").limit(64).collect()]
+    together = model.encode_keys(keys)
+    alone = np.vstack([model.encode_keys([key]) for key in keys[::7]])
+    np.testing.assert_array_equal(alone, together[::7])
+    assert np.abs(together[0] - together[1]).max() > 1e-3  # and not one constant vector
+    cached = spark.table("scores.text_embedding_cache").where(
+        f"model_version = '{scored['model'].name}'"
+    ).toPandas().set_index("text_key").loc[keys[::7]]
+    stored = np.vstack([np.frombuffer(v, dtype=VECTOR_DTYPE) for v in cached.vector])
+    np.testing.assert_array_equal(stored, alone.astype(VECTOR_DTYPE))
+
+
 def test_cache_encodes_each_key_once_per_model_version(scored, spark) -> None:
     cache = spark.table("scores.text_embedding_cache")
     keys = spark.table("features.field_texts").count()

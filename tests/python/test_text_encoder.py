@@ -134,6 +134,8 @@ def test_embedding_is_independent_of_the_batch(scratch_build) -> None:
         np.testing.assert_allclose(batch[2], alone, atol=1e-5)
     # and it is not trivially constant: different texts, different vectors
     assert np.abs(encoder.encode(["oxxo"])[0] - alone).max() > 1e-3
+    # a user-month without any field text asks for no vectors
+    assert encoder.encode([]).shape == (0, encoder.dim)
 
 
 def test_attention_and_hidden_losses_ignore_padding(scratch_build) -> None:

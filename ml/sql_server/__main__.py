@@ -1,0 +1,5 @@
+import sys
+
+from ml.sql_server.server import main
+
+sys.exit(main())
