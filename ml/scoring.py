@@ -15,8 +15,10 @@ ONNX Runtime sessions whose intra-op threads equal ``spark.task.cpus``. The mani
 verified before any session is created. Each key is encoded on its own (one ONNX run per key):
 int8 dynamic quantization scales activations by each run's range, so a key encoded among
 others would get a vector that depends on its neighbours; alone, its vector depends only on
-the key and the model version, and it costs no more (no padding). This module imports neither the training code nor
-the data generator: what it shares with training is ``ml.preprocessing`` and ``ml.artifacts``.
+the key and the model version, and it costs no more (no padding).
+
+This module imports neither the training code nor the data generator: what it shares with
+training is ``ml.preprocessing`` and ``ml.artifacts``.
 """
 
 from __future__ import annotations
