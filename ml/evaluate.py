@@ -20,7 +20,6 @@ import pandas as pd
 from ml import metrics
 from ml.preprocessing import Preprocessing
 
-COMPARED_METRICS = {"risk": ("auc", metrics.auc), "age": ("macro_f1", None), "income": ("spearman", metrics.spearman)}
 
 
 @dataclass
@@ -57,20 +56,18 @@ def model_metrics(model: ScoredModel, labels: TestLabels, prep: Preprocessing) -
     }
 
 
-def _age_macro_f1(y: np.ndarray, prob: np.ndarray) -> float:
-    return metrics.macro_f1(y, prob.argmax(1))
-
-
 def compare(
     a: ScoredModel, b: ScoredModel, labels: TestLabels, samples: int, seed: int
 ) -> dict[str, dict[str, float | bool]]:
     """Paired bootstrap of a - b on risk AUC, age macro-F1 and income Spearman, same test users."""
     r, g, i = ~np.isnan(labels.risk), labels.age >= 0, ~np.isnan(labels.income_norm)
     return {
-        "risk_auc": metrics.paired_bootstrap(metrics.auc, labels.risk[r], a.risk_prob[r], b.risk_prob[r], samples, seed),
-        "age_macro_f1": metrics.paired_bootstrap(_age_macro_f1, labels.age[g], a.age_prob[g], b.age_prob[g], samples, seed),
+        "risk_auc": metrics.paired_bootstrap("auc", labels.risk[r], a.risk_prob[r], b.risk_prob[r], samples, seed),
+        "age_macro_f1": metrics.paired_bootstrap(
+            "macro_f1", labels.age[g], a.age_prob[g].argmax(1), b.age_prob[g].argmax(1), samples, seed
+        ),
         "income_spearman": metrics.paired_bootstrap(
-            metrics.spearman, labels.income_norm[i], a.income[i], b.income[i], samples, seed
+            "spearman", labels.income_norm[i], a.income[i], b.income[i], samples, seed
         ),
     }
 

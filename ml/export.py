@@ -42,7 +42,7 @@ from ml import metrics as M
 from ml.configs import CreditModelConfig
 from ml.model.credit_model import CreditModel, InputDims
 from ml.preprocessing import Preprocessing
-from ml.scoring import HEAD_INPUTS, HEAD_OUTPUTS, ONNX_DIR, ScoringModel
+from ml.scoring import HEAD_INPUTS, HEAD_OUTPUTS, ONNX_DIR, RECORD_AXIS_INPUTS, ScoringModel
 from ml.text.encoder import FieldEncoder, FieldEmbedder
 
 OPSET = 17
@@ -67,17 +67,22 @@ class TextEncoderForExport(nn.Module):
 
 
 class HeadForExport(nn.Module):
-    """The credit model on projected field vectors, with probabilities as outputs."""
+    """The credit model on projected field vectors, with probabilities as outputs.
+
+    Each text slot comes in as a row of ``field_table`` (row 0: no key), the scoring worker's
+    table of cached vectors, and the head gathers the rows itself.
+    """
 
     def __init__(self, model: CreditModel) -> None:
         super().__init__()
         self.model = model
 
-    def forward(self, field_vectors, field_present, record_type, record_hour, record_payment, record_status,
+    def forward(self, field_rows, field_table, record_type, record_hour, record_payment, record_status,
                 record_cell, record_numeric, numeric, categorical):
         record = {"record_type": record_type, "record_hour": record_hour, "record_payment": record_payment,
                   "record_status": record_status, "record_cell": record_cell, "record_numeric": record_numeric}
-        out = self.model(field_vectors, field_present, record, numeric, categorical)
+        field_vectors = field_table[field_rows]  # (B, T, S, r): a Gather, as training's F.embedding
+        out = self.model(field_vectors, field_rows > 0, record, numeric, categorical)
         return torch.sigmoid(out.risk_logit), torch.softmax(out.age_logits, dim=-1), out.income
 
 
@@ -109,7 +114,7 @@ def token_matmuls(path: Path) -> list[str]:
 def _sample_head_inputs(prep: Preprocessing, r: int, batch: int = 2) -> dict[str, torch.Tensor]:
     T, S = prep.n_records, prep.n_slots
     sample = {
-        "field_vectors": torch.zeros(batch, T, S, r), "field_present": torch.zeros(batch, T, S),
+        "field_rows": torch.zeros(batch, T, S, dtype=torch.long), "field_table": torch.zeros(3, r),
         **{k: torch.zeros(batch, T, dtype=torch.long) for k in HEAD_INPUTS[2:7]},
         "record_numeric": torch.zeros(batch, T, 3),
         "numeric": torch.zeros(batch, len(prep.numeric_features)),
@@ -122,11 +127,10 @@ def _sample_head_inputs(prep: Preprocessing, r: int, batch: int = 2) -> dict[str
 class HeadCalibration:
     """``onnxruntime.quantization.CalibrationDataReader`` over user-months, in head-sized batches."""
 
-    def __init__(self, model_dir: Path, frame: pd.DataFrame, batch_size: int = 512) -> None:
+    def __init__(self, model_dir: Path, frame: pd.DataFrame) -> None:
         scorer = ScoringModel(model_dir, 2, "text_encoder.int8.onnx", "head.fp32.onnx", verify=False)
-        keys = pd.Index(sorted(set(scorer.preprocessing.text_slots(frame)[3].tolist())))
-        vectors = scorer.encode_keys(keys.tolist())
-        self._feeds = scorer.head_feeds(frame, vectors, keys, batch_size)
+        keys = sorted(set(scorer.preprocessing.text_slots(frame)[3].tolist()))
+        self._feeds = (feed for _, feed in scorer.head_feeds(frame, scorer.key_vectors(keys)))
 
     def get_next(self) -> dict[str, np.ndarray] | None:
         return next(self._feeds, None)
@@ -166,6 +170,8 @@ def export_onnx(model_dir: Path, calibration_frame: pd.DataFrame) -> dict[str, A
 
     inputs = _sample_head_inputs(prep, head.config.text_proj_dim)
     dynamic = {name: {0: "batch"} for name in (*HEAD_INPUTS, *HEAD_OUTPUTS)}
+    dynamic.update({name: {0: "batch", 1: "records"} for name in RECORD_AXIS_INPUTS})
+    dynamic["field_table"] = {0: "keys"}  # a run's records (real ones first) and the worker's vector table vary
     torch.onnx.export(
         HeadForExport(head).eval(), tuple(inputs[k] for k in HEAD_INPUTS), str(out / "head.fp32.onnx"), dynamo=False,
         opset_version=OPSET, input_names=list(HEAD_INPUTS), output_names=list(HEAD_OUTPUTS), dynamic_axes=dynamic,
@@ -215,12 +221,11 @@ def torch_scores(model_dir: Path, frame: pd.DataFrame) -> pd.DataFrame:
 def parity_gate(model_dir: Path, frame: pd.DataFrame, threads: int = 2) -> dict[str, Any]:
     """Torch vs fp32 ONNX vs int8 ONNX on the test month; raises ``ExportError`` past the limits."""
     prep = Preprocessing.load(model_dir / "preprocessing.json")
-    keys = pd.Index(sorted(set(prep.text_slots(frame)[3].tolist())))
+    keys = sorted(set(prep.text_slots(frame)[3].tolist()))
     figures = {"torch": _gate_metrics(frame, torch_scores(model_dir, frame), prep)}
     for precision in ("fp32", "int8"):
         onnx = ScoringModel(model_dir, threads, f"text_encoder.{precision}.onnx", f"head.{precision}.onnx", verify=False)
-        vectors = onnx.encode_keys(keys.tolist())
-        figures[f"onnx_{precision}"] = _gate_metrics(frame, onnx.score(frame, vectors, keys), prep)
+        figures[f"onnx_{precision}"] = _gate_metrics(frame, onnx.score(frame, onnx.key_vectors(keys)), prep)
     drops = {
         precision: {m: figures["torch"][m] - figures[precision][m] for m in PARITY_LIMITS}
         for precision in ("onnx_fp32", "onnx_int8")

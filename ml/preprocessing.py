@@ -186,6 +186,23 @@ class Preprocessing:
         return row[present], record[present], slot[present], key[present]
 
 
+def records_first(record_type: np.ndarray) -> np.ndarray:
+    """(N, T') column order that puts each row's real records first, in order; T' = the longest row.
+
+    The credit model reads no record positions (each record carries its own hour and
+    recency), so dropping the padding columns beyond T' leaves its outputs as they are, and
+    saves the head and the training loop the work: the median user-month fills 19 of 40.
+    """
+    present = record_type > 0
+    width = max(1, int(present.sum(1).max(initial=0)))
+    return np.argsort(~present, axis=1, kind="stable")[:, :width]
+
+
+def take_records(array: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """``array`` (N, T, ...) with its record axis in ``order`` (from ``records_first``)."""
+    return np.take_along_axis(array, order.reshape(order.shape + (1,) * (array.ndim - 2)), axis=1)
+
+
 def _positions(arrays: np.ndarray, limit: int) -> tuple[np.ndarray, np.ndarray]:
     """Row and position of every element of a column of arrays (first ``limit`` of each)."""
     lengths = np.fromiter((0 if a is None else min(len(a), limit) for a in arrays), dtype=np.int64, count=len(arrays))

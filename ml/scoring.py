@@ -8,7 +8,9 @@ Two steps, each a ``mapInPandas`` body:
 - ``score_batches``: user-months in (features and sequences), risk, age and income out, from
   one run of the int8 ONNX head. The model version's cache reaches every Python worker as one
   Spark broadcast (``VectorTable``: 64 bytes a key), so user-months never shuffle their keys
-  to meet it.
+  to meet it. The head gets each text slot as a row number of that table and gathers the
+  vectors itself, and each run holds user-months of similar record counts with the padding
+  columns dropped (``head_feeds``).
 
 Each Python worker keeps one ``ScoringModel`` per model (keyed by the manifest's sha256), with
 ONNX Runtime sessions whose intra-op threads equal ``spark.task.cpus``. The manifest is
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,16 +37,19 @@ import numpy as np
 import pandas as pd
 
 from ml.artifacts import verify_manifest
-from ml.preprocessing import Preprocessing
+from ml.preprocessing import Preprocessing, records_first, take_records
 
 ONNX_DIR = "onnx"
 TEXT_ENCODER = "text_encoder.int8.onnx"
 HEAD = "head.int8.onnx"
 HEAD_INPUTS = (
-    "field_vectors", "field_present", "record_type", "record_hour", "record_payment", "record_status",
+    "field_rows", "field_table", "record_type", "record_hour", "record_payment", "record_status",
     "record_cell", "record_numeric", "numeric", "categorical",
 )
+RECORD_AXIS_INPUTS = tuple(name for name in HEAD_INPUTS if name == "field_rows" or name.startswith("record_"))
 HEAD_OUTPUTS = ("risk_prob", "age_prob", "income")
+HEAD_BATCH = 128  # user-months per head run, grouped by record count
+USERS_PER_ARROW_BATCH = 4 * HEAD_BATCH  # an Arrow batch, sorted by record count, is 4 head runs
 MODEL_DIR_ENV = "RIDECREDIT_MODEL_DIR"
 DEFAULT_MODEL_DIR = "artifacts/models/latest"
 
@@ -68,6 +74,30 @@ def _scoring_spec(model_dir: Path) -> dict[str, Any]:
 def text_proj_dim(model_dir: str | Path) -> int:
     """Width of a cached vector: what the head reads per field key."""
     return int(_scoring_spec(Path(model_dir))["text_proj_dim"])
+
+
+@dataclass(frozen=True)
+class KeyVectors:
+    """Field keys and their vectors as the head gathers them: key ``index[i]`` is ``table[i + 1]``, row 0 is no key."""
+
+    index: pd.Index
+    table: np.ndarray  # (n + 1, r) float32
+
+    @classmethod
+    def of(cls, keys: Any, vectors: np.ndarray) -> KeyVectors:
+        table = np.zeros((len(vectors) + 1, vectors.shape[1]), np.float32)
+        table[1:] = vectors
+        return cls(pd.Index(keys, dtype=object), table)
+
+    def rows(self, keys: np.ndarray, version: str) -> np.ndarray:
+        """Each key's row in ``table``; a key without a vector is an error naming it."""
+        position = self.index.get_indexer(keys)
+        if (position < 0).any():
+            raise KeyError(
+                f"{int((position < 0).sum())} field keys have no cached vector for model {version}, e.g. "
+                f"{keys[position < 0][:3].tolist()}: run `dbt run --select text_embedding_cache` first"
+            )
+        return position + 1
 
 
 class ScoringModel:
@@ -122,41 +152,53 @@ class ScoringModel:
             out[i] = self.encoder.run(["field_vector"], feed)[0][0]
         return out
 
-    def head_inputs(self, frame: pd.DataFrame, vectors: np.ndarray, key_index: pd.Index) -> dict[str, np.ndarray]:
-        """The head's inputs for user-months ``frame``; key ``key_index[i]``'s vector is ``vectors[i]``."""
+    def key_vectors(self, keys: list[str]) -> KeyVectors:
+        """``keys`` encoded (``encode_keys``) and laid out as the head gathers them."""
+        return KeyVectors.of(keys, self.encode_keys(keys))
+
+    def head_inputs(self, frame: pd.DataFrame, vectors: KeyVectors) -> dict[str, np.ndarray]:
+        """The head's inputs for user-months ``frame``, all 2L record columns (see ``head_feeds``).
+
+        Each text slot carries the row of its key's vector in ``vectors.table`` (0: no key), and
+        the head gathers the rows itself: a (B, T, S) int index instead of a (B, T, S, r) dense
+        block, which cost more to build in numpy than the head took to run.
+        """
         prep = self.preprocessing
         rows, records, slots, keys = prep.text_slots(frame)
-        position = key_index.get_indexer(keys)
-        if (position < 0).any():
-            raise KeyError(
-                f"{int((position < 0).sum())} field keys have no cached vector for model {self.version}, e.g. "
-                f"{keys[position < 0][:3].tolist()}: run `dbt run --select text_embedding_cache` first"
-            )
-        field_vectors = np.zeros((len(frame), prep.n_records, prep.n_slots, self.text_proj_dim), np.float32)
-        field_present = np.zeros((len(frame), prep.n_records, prep.n_slots), np.float32)
-        field_vectors[rows, records, slots] = vectors[position]
-        field_present[rows, records, slots] = 1.0
+        field_rows = np.zeros((len(frame), prep.n_records, prep.n_slots), np.int64)
+        field_rows[rows, records, slots] = vectors.rows(keys, self.version)
         return {
-            "field_vectors": field_vectors,
-            "field_present": field_present,
+            "field_rows": field_rows,
+            "field_table": vectors.table,
             **prep.records(frame),
             "numeric": prep.numeric(frame),
             "categorical": prep.categorical(frame),
         }
 
     def head_feeds(
-        self, frame: pd.DataFrame, vectors: np.ndarray, key_index: pd.Index, batch_size: int = 512
-    ) -> Iterator[dict[str, np.ndarray]]:
-        """The head's inputs in runs of ``batch_size`` user-months: what scoring runs and the export calibrates on."""
-        for start in range(0, len(frame), batch_size):
-            yield self.head_inputs(frame.iloc[start : start + batch_size], vectors, key_index)
+        self, frame: pd.DataFrame, vectors: KeyVectors, batch_size: int = HEAD_BATCH
+    ) -> Iterator[tuple[np.ndarray, dict[str, np.ndarray]]]:
+        """The head's runs: each the positions in ``frame`` of up to ``batch_size`` user-months, and their inputs.
 
-    def score(self, frame: pd.DataFrame, vectors: np.ndarray, key_index: pd.Index, batch_size: int = 512) -> pd.DataFrame:
+        A run holds user-months of similar record counts, real records first and the padding
+        columns beyond its longest dropped (``records_first``). What scoring runs and the
+        export calibrates on.
+        """
+        inputs = self.head_inputs(frame, vectors)
+        order = np.argsort((inputs["record_type"] > 0).sum(1), kind="stable")
+        for start in range(0, len(frame), batch_size):
+            rows = order[start : start + batch_size]
+            feed = {name: array[rows] for name, array in inputs.items() if name != "field_table"}
+            front = records_first(feed["record_type"])
+            for name in RECORD_AXIS_INPUTS:
+                feed[name] = take_records(feed[name], front)
+            yield rows, {**feed, "field_table": inputs["field_table"]}
+
+    def score(self, frame: pd.DataFrame, vectors: KeyVectors, batch_size: int = HEAD_BATCH) -> pd.DataFrame:
         """Risk probability and points, age-bucket probabilities and bucket, income (normalised and MXN)."""
-        parts = [self.head.run(list(HEAD_OUTPUTS), feed) for feed in self.head_feeds(frame, vectors, key_index, batch_size)]
-        risk = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.float32)
-        age = np.concatenate([p[1] for p in parts]) if parts else np.zeros((0, 4), np.float32)
-        income = np.concatenate([p[2] for p in parts]) if parts else np.zeros(0, np.float32)
+        risk, age, income = np.zeros(len(frame), np.float32), np.zeros((len(frame), 4), np.float32), np.zeros(len(frame), np.float32)
+        for rows, feed in self.head_feeds(frame, vectors, batch_size):
+            risk[rows], age[rows], income[rows] = self.head.run(list(HEAD_OUTPUTS), feed)
         prep = self.preprocessing
         return pd.DataFrame({
             "risk_prob": risk.astype(np.float64),
@@ -198,30 +240,35 @@ class VectorTable:
     version: str
     keys: np.ndarray  # (n,) object: text keys
     vectors: np.ndarray  # (n, r) float16
+    token: str  # this reading of the cache: a later run's table (more keys, same version) has another
 
     @classmethod
     def from_cache(cls, cache: pd.DataFrame, version: str, dim: int) -> "VectorTable":
         """From the cache table's ``text_key, vector`` rows of ``version``."""
         vectors = np.frombuffer(b"".join(cache["vector"]), dtype=VECTOR_DTYPE).reshape(len(cache), dim)
-        return cls(version, cache["text_key"].to_numpy(object), vectors)
+        return cls(version, cache["text_key"].to_numpy(object), vectors, uuid.uuid4().hex)
 
 
-_TABLES: dict[str, tuple[pd.Index, np.ndarray]] = {}
+_TABLES: dict[str, KeyVectors] = {}
 
 
-def _lookup(table: VectorTable) -> tuple[pd.Index, np.ndarray]:
-    """The table's key index and float32 vectors, built once per Python worker and version."""
-    if table.version not in _TABLES:
-        _TABLES.clear()  # one model version per worker at a time
-        _TABLES[table.version] = (pd.Index(table.keys, dtype=object), table.vectors.astype(np.float32))
-    return _TABLES[table.version]
+def _lookup(table: VectorTable) -> KeyVectors:
+    """The table's keys and float32 vectors, laid out once per Python worker and broadcast.
+
+    Keyed by the broadcast's token, not the model version: Python workers outlive a dbt run,
+    and the next run's cache of the same version holds the keys of the months it added.
+    """
+    if table.token not in _TABLES:
+        _TABLES.clear()  # one table per worker at a time
+        _TABLES[table.token] = KeyVectors.of(table.keys, table.vectors.astype(np.float32))
+    return _TABLES[table.token]
 
 
 def score_batches(model_dir: str, threads: int, broadcast: Any) -> Callable[[Iterator[pd.DataFrame]], Iterator[pd.DataFrame]]:
     """mapInPandas body: user-months in (features and sequences); the three scores out.
 
     ``broadcast`` holds the model version's ``VectorTable``; a record key missing from it is an
-    error naming the key (``head_inputs``). The head runs once per user-month for all tasks.
+    error naming the key (``KeyVectors.rows``). The head runs once per user-month for all tasks.
     """
 
     def body(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
@@ -229,13 +276,31 @@ def score_batches(model_dir: str, threads: int, broadcast: Any) -> Callable[[Ite
         table: VectorTable = broadcast.value
         if table.version != model.version:
             raise ValueError(f"the broadcast vectors are of model {table.version}, the model is {model.version}")
-        keys, vectors = _lookup(table)
+        vectors = _lookup(table)
         for frame in batches:
             frame = frame.reset_index(drop=True)
-            scores = model.score(frame, vectors, keys)
+            scores = model.score(frame, vectors)
             scores.insert(0, "model_version", model.version)
             scores.insert(0, "dt", frame["dt"].to_numpy())
             scores.insert(0, "user_id", frame["user_id"].to_numpy())
             yield scores
 
     return body
+
+
+def score_user_months(session: Any, inputs: Any, cache: Any, model_dir: Path) -> Any:
+    """The scoring model's Spark plan: ``inputs`` (features joined to sequences) to the scores.
+
+    The model version's rows of ``cache`` (the embedding cache table) are read on the driver and
+    broadcast to every Python worker, where each record's keys find their vectors: user-months
+    never shuffle their keys to a join. The head runs in ``mapInPandas`` with
+    ``spark.task.cpus`` intra-op threads.
+    """
+    from pyspark.sql import functions as F
+
+    version = model_dir.name
+    rows = cache.where(F.col("model_version") == version).select("text_key", "vector").toPandas()
+    vectors = session.sparkContext.broadcast(VectorTable.from_cache(rows, version, text_proj_dim(model_dir)))
+    threads = int(session.conf.get("spark.task.cpus", "1"))
+    session.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(USERS_PER_ARROW_BATCH))
+    return inputs.mapInPandas(score_batches(str(model_dir), threads, vectors), schema=SCORE_SCHEMA)

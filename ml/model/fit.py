@@ -24,6 +24,7 @@ from ml import metrics
 from ml.configs import FitConfig
 from ml.model.credit_model import TASKS, CreditModel, CreditOutput
 from ml.model.losses import UncertaintyWeighting, label_losses, prediction_losses
+from ml.preprocessing import records_first, take_records
 from ml.text.batches import bucketed_batches
 
 RECORD_KEYS = ("record_type", "record_hour", "record_payment", "record_status", "record_cell", "record_numeric")
@@ -95,13 +96,10 @@ def to_batch(model: CreditModel, inputs: ModelInputs, index: np.ndarray, table: 
     longest user-month are dropped: the outputs are the same, since padding is masked and the
     model reads no record positions. Only the keys the batch uses are projected.
     """
-    present = inputs.records["record_type"][index] > 0  # (B, T)
-    width = max(1, int(present.sum(1).max(initial=0)))
-    front = np.argsort(~present, axis=1, kind="stable")[:, :width]  # (B, T') real records first
+    front = records_first(inputs.records["record_type"][index])  # (B, T') real records first
 
     def records_of(array: np.ndarray) -> np.ndarray:
-        picked = array[index]
-        return np.take_along_axis(picked, front.reshape(front.shape + (1,) * (picked.ndim - 2)), axis=1)
+        return take_records(array[index], front)
 
     batch = {
         "record": {k: torch.from_numpy(records_of(inputs.records[k])) for k in RECORD_KEYS},

@@ -14,7 +14,7 @@ from pyspark.sql import functions as F
 from ml.artifacts import verify_manifest
 from ml.scoring import CACHE_SCHEMA, embed_text_batches, resolve_model_dir
 
-KEYS_PER_ARROW_BATCH = 1024  # several encoder batches of 256 keys per Arrow batch
+KEYS_PER_ARROW_BATCH = 1024  # keys per Arrow batch; each runs alone through the encoder (ml.scoring)
 
 
 def model(dbt, session):

@@ -13,9 +13,7 @@ income_scores split this table.
 from pyspark.sql import functions as F
 
 from ml.artifacts import verify_manifest
-from ml.scoring import SCORE_SCHEMA, VectorTable, resolve_model_dir, score_batches, text_proj_dim
-
-USERS_PER_ARROW_BATCH = 512  # the head's batch: one Arrow batch is one ONNX run
+from ml.scoring import resolve_model_dir, score_user_months
 
 
 def model(dbt, session):
@@ -27,7 +25,6 @@ def model(dbt, session):
     )
     model_dir = resolve_model_dir(dbt.config.get("model_dir"))
     verify_manifest(model_dir)
-    version = model_dir.name
 
     def months(frame):
         low, high = dbt.config.get("score_dt_from"), dbt.config.get("score_dt_to")
@@ -39,9 +36,5 @@ def model(dbt, session):
 
     features = months(dbt.ref("user_month_features")).drop("is_train")
     sequences = months(dbt.ref("user_month_sequences")).drop("is_train")
-    cache = dbt.ref("text_embedding_cache").where(F.col("model_version") == version).select("text_key", "vector")
-    vectors = session.sparkContext.broadcast(VectorTable.from_cache(cache.toPandas(), version, text_proj_dim(model_dir)))
     inputs = features.join(sequences, ["user_id", "dt"], "inner")
-    threads = int(session.conf.get("spark.task.cpus", "1"))
-    session.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(USERS_PER_ARROW_BATCH))
-    return inputs.mapInPandas(score_batches(str(model_dir), threads, vectors), schema=SCORE_SCHEMA)
+    return score_user_months(session, inputs, dbt.ref("text_embedding_cache"), model_dir)

@@ -6,6 +6,7 @@ import json
 import shutil
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from conftest import DbtError, run_dbt
@@ -51,15 +52,12 @@ def test_scoring_fills_three_tables_and_every_test_passes(scored, spark) -> None
 
 def test_scores_equal_the_exported_model_on_the_same_rows(scored, spark) -> None:
     """The dbt tables hold what ml.scoring computes for the same user-months outside Spark."""
-    import pandas as pd
-
     from ml.scoring import ScoringModel
 
     model = ScoringModel(scored["model"])
     frame = _last_month(spark)
-    rows, _, _, keys = model.preprocessing.text_slots(frame)
-    index = pd.Index(sorted(set(keys.tolist())))
-    expected = model.score(frame, model.encode_keys(index.tolist()), index)
+    keys = model.preprocessing.text_slots(frame)[3]
+    expected = model.score(frame, model.key_vectors(sorted(set(keys.tolist()))))
     actual = spark.table("scores.user_month_scores").toPandas().set_index(["user_id", "dt"])
     actual = actual.loc[list(zip(frame.user_id, frame.dt))]
     np.testing.assert_allclose(actual.risk_prob.to_numpy(), expected.risk_prob.to_numpy(), atol=2e-3)
@@ -69,16 +67,13 @@ def test_scores_equal_the_exported_model_on_the_same_rows(scored, spark) -> None
 
 def test_a_user_months_scores_do_not_depend_on_its_batch(scored, spark) -> None:
     """The int8 head has fixed (calibrated) activation scales: scored alone or among 200, the same scores."""
-    import pandas as pd
-
     from ml.scoring import ScoringModel
 
     model = ScoringModel(scored["model"])
     frame = _last_month(spark)
-    index = pd.Index(sorted(set(model.preprocessing.text_slots(frame)[3].tolist())))
-    vectors = model.encode_keys(index.tolist())
-    together = model.score(frame, vectors, index)
-    alone = pd.concat([model.score(frame.iloc[[i]], vectors, index) for i in (0, 57, 199)], ignore_index=True)
+    vectors = model.key_vectors(sorted(set(model.preprocessing.text_slots(frame)[3].tolist())))
+    together = model.score(frame, vectors)
+    alone = pd.concat([model.score(frame.iloc[[i]], vectors) for i in (0, 57, 199)], ignore_index=True)
     expected = together.iloc[[0, 57, 199]].reset_index(drop=True)
     for column in ("risk_prob", "age_prob_0", "age_prob_3", "income_norm"):
         np.testing.assert_allclose(alone[column].to_numpy(), expected[column].to_numpy(), rtol=0, atol=1e-6, err_msg=column)
@@ -99,6 +94,37 @@ def test_a_keys_int8_vector_does_not_depend_on_its_neighbours(scored, spark) -> 
     ).toPandas().set_index("text_key").loc[keys[::7]]
     stored = np.vstack([np.frombuffer(v, dtype=VECTOR_DTYPE) for v in cached.vector])
     np.testing.assert_array_equal(stored, alone.astype(VECTOR_DTYPE))
+
+
+def test_a_workers_vectors_follow_each_runs_broadcast(scored, spark) -> None:
+    """Python workers outlive a run: the next run's broadcast (same version, more keys) is the one read.
+
+    As when the earlier months are cached and scored first, and a new month's keys join the
+    cache in a later run of the same session.
+    """
+    from ml.scoring import ScoringModel, VectorTable, score_batches
+
+    model = ScoringModel(scored["model"])
+    frame = _last_month(spark, users=40)
+    keys = sorted(set(model.preprocessing.text_slots(frame)[3].tolist()))
+    rows = model.encode_keys(keys).astype(np.float16)
+    first, rest = frame.iloc[:20].reset_index(drop=True), frame.iloc[20:].reset_index(drop=True)
+    known = sorted(set(model.preprocessing.text_slots(first)[3].tolist()))
+    position = {key: i for i, key in enumerate(keys)}
+
+    def broadcast(subset: list[str]):
+        table = VectorTable.from_cache(
+            pd.DataFrame({"text_key": subset, "vector": [rows[position[k]].tobytes() for k in subset]}), model.version, rows.shape[1]
+        )
+        return spark.sparkContext.broadcast(table)
+
+    assert set(model.preprocessing.text_slots(rest)[3].tolist()) - set(known)  # the later user-months bring new keys
+    body = score_batches(str(scored["model"]), 1, broadcast(known))
+    assert len(next(body(iter([first])))) == 20
+    with pytest.raises(KeyError, match="no cached vector"):
+        next(body(iter([rest])))  # this run's table lacks them
+    later = next(score_batches(str(scored["model"]), 1, broadcast(keys))(iter([rest])))
+    assert len(later) == len(rest) and later.risk_prob.between(0, 1).all()
 
 
 def test_cache_encodes_each_key_once_per_model_version(scored, spark) -> None:
