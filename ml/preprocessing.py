@@ -156,13 +156,15 @@ class Preprocessing:
         return out
 
     def cells(self, geohashes: np.ndarray) -> np.ndarray:
-        """Stable hashed ids of geohash prefixes (crc32: the same on every machine and run)."""
+        """Stable hashed ids of geohash prefixes (crc32: the same on every machine and run); 0 for none."""
         cut = self.cell_precision
-        return np.fromiter(
-            (0 if not g else 1 + zlib.crc32(g[:cut].encode()) % self.cell_buckets for g in geohashes),
+        codes, uniques = pd.factorize(np.asarray(geohashes, dtype=object))  # hash each distinct cell once
+        ids = np.fromiter(
+            (0 if not g else 1 + zlib.crc32(g[:cut].encode()) % self.cell_buckets for g in uniques),
             dtype=np.int64,
-            count=len(geohashes),
+            count=len(uniques),
         )
+        return np.where(codes >= 0, ids[np.maximum(codes, 0)], 0) if len(uniques) else np.zeros(len(codes), np.int64)
 
     def text_slots(self, sequences: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Every field text slot as (row, record, slot, key): the layout the model reads."""
@@ -212,9 +214,22 @@ def _positions(arrays: np.ndarray, limit: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _flatten(arrays: np.ndarray, limit: int) -> np.ndarray:
-    """The first ``limit`` elements of every array, concatenated (object dtype)."""
-    pieces = [np.asarray(a, dtype=object)[:limit] for a in arrays if a is not None and len(a)]
+    """The first ``limit`` elements of every array, concatenated.
+
+    Arrow hands ``mapInPandas`` each list as a 1-d ndarray, which is concatenated as it is
+    (floats stay floats); anything else becomes a 1-d object array first.
+    """
+    pieces = [_one_dim(a)[:limit] for a in arrays if a is not None and len(a)]
     return np.concatenate(pieces) if pieces else np.zeros(0, dtype=object)
+
+
+def _one_dim(values: Any) -> np.ndarray:
+    if isinstance(values, np.ndarray) and values.ndim == 1:
+        return values
+    out = np.empty(len(values), dtype=object)
+    for i, value in enumerate(values):  # element by element: a list of equal-length lists stays 1-d
+        out[i] = value
+    return out
 
 
 def from_marts(

@@ -48,8 +48,10 @@ HEAD_INPUTS = (
 )
 RECORD_AXIS_INPUTS = tuple(name for name in HEAD_INPUTS if name == "field_rows" or name.startswith("record_"))
 HEAD_OUTPUTS = ("risk_prob", "age_prob", "income")
-HEAD_BATCH = 128  # user-months per head run, grouped by record count
-USERS_PER_ARROW_BATCH = 4 * HEAD_BATCH  # an Arrow batch, sorted by record count, is 4 head runs
+# user-months per head run, grouped by record count: 64 ran 8 % faster than 128 (a run's
+# (64, 4, T, T) attention weights stay in cache) and 32 no faster (benchmarks/bench_scoring.py)
+HEAD_BATCH = 64
+USERS_PER_ARROW_BATCH = 8 * HEAD_BATCH  # an Arrow batch, sorted by record count, is 8 head runs
 MODEL_DIR_ENV = "RIDECREDIT_MODEL_DIR"
 DEFAULT_MODEL_DIR = "artifacts/models/latest"
 
@@ -288,18 +290,36 @@ def score_batches(model_dir: str, threads: int, broadcast: Any) -> Callable[[Ite
     return body
 
 
-def score_user_months(session: Any, inputs: Any, cache: Any, model_dir: Path) -> Any:
+def keys_of_months(field_texts: Any, low: str | None, high: str | None) -> Any:
+    """The ``text_key`` of every key of ``features.field_texts`` seen in months ``low``..``high`` (None: open).
+
+    What a run of those months encodes (``text_embedding_cache``) and broadcasts
+    (``score_user_months``): a backfill or a new month needs its own keys, not the history's.
+    """
+    from pyspark.sql import functions as F
+
+    if low:
+        field_texts = field_texts.where(F.col("last_dt") >= low)
+    if high:
+        field_texts = field_texts.where(F.col("first_dt") <= high)
+    return field_texts.select("text_key")
+
+
+def score_user_months(session: Any, inputs: Any, cache: Any, model_dir: Path, keys: Any | None = None) -> Any:
     """The scoring model's Spark plan: ``inputs`` (features joined to sequences) to the scores.
 
-    The model version's rows of ``cache`` (the embedding cache table) are read on the driver and
-    broadcast to every Python worker, where each record's keys find their vectors: user-months
-    never shuffle their keys to a join. The head runs in ``mapInPandas`` with
-    ``spark.task.cpus`` intra-op threads.
+    The model version's rows of ``cache`` (the embedding cache table), only those of ``keys``
+    when given (``keys_of_months``), are read on the driver and broadcast to every Python
+    worker, where each record's keys find their vectors: user-months never shuffle their keys
+    to a join. The head runs in ``mapInPandas`` with ``spark.task.cpus`` intra-op threads.
     """
     from pyspark.sql import functions as F
 
     version = model_dir.name
-    rows = cache.where(F.col("model_version") == version).select("text_key", "vector").toPandas()
+    cache = cache.where(F.col("model_version") == version)
+    if keys is not None:
+        cache = cache.join(keys, "text_key", "left_semi")
+    rows = cache.select("text_key", "vector").toPandas()
     vectors = session.sparkContext.broadcast(VectorTable.from_cache(rows, version, text_proj_dim(model_dir)))
     threads = int(session.conf.get("spark.task.cpus", "1"))
     session.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(USERS_PER_ARROW_BATCH))

@@ -12,7 +12,7 @@ every Python worker before an ONNX session is created.
 from pyspark.sql import functions as F
 
 from ml.artifacts import verify_manifest
-from ml.scoring import CACHE_SCHEMA, embed_text_batches, resolve_model_dir
+from ml.scoring import CACHE_SCHEMA, embed_text_batches, keys_of_months, resolve_model_dir
 
 KEYS_PER_ARROW_BATCH = 1024  # keys per Arrow batch; each runs alone through the encoder (ml.scoring)
 
@@ -26,13 +26,8 @@ def model(dbt, session):
     )
     model_dir = resolve_model_dir(dbt.config.get("model_dir"))
     verify_manifest(model_dir)
-    keys = dbt.ref("field_texts")
     # only the keys of the months being scored (a backfill of old months needs no newer text)
-    if dbt.config.get("score_dt_from"):
-        keys = keys.where(F.col("last_dt") >= dbt.config.get("score_dt_from"))
-    if dbt.config.get("score_dt_to"):
-        keys = keys.where(F.col("first_dt") <= dbt.config.get("score_dt_to"))
-    keys = keys.select("text_key")
+    keys = keys_of_months(dbt.ref("field_texts"), dbt.config.get("score_dt_from"), dbt.config.get("score_dt_to"))
     if dbt.is_incremental:
         cached = session.table(str(dbt.this)).where(F.col("model_version") == model_dir.name).select("text_key")
         keys = keys.join(cached, "text_key", "left_anti")

@@ -2,18 +2,15 @@
 
 Incremental, insert_overwrite by dt: a run replaces exactly the months it scores (dbt vars
 score_dt_from / score_dt_to; unset = every month), so a rerun gives identical rows and a
-backfill leaves other months untouched. The model version's embedding cache (64 bytes a key)
-is read on the driver and broadcast to every Python worker, where each record's keys find
-their vectors: user-months never shuffle their keys to a join (that join cost about 5 kB of
-shuffle per user-month). The head runs in mapInPandas, one ONNX Runtime session per Python
-worker with spark.task.cpus intra-op threads. The SQL marts risk_scores, age_scores and
+backfill leaves other months untouched. The Spark plan (cache broadcast, mapInPandas, ONNX
+sessions) is ml.scoring.score_user_months. The SQL marts risk_scores, age_scores and
 income_scores split this table.
 """
 
 from pyspark.sql import functions as F
 
 from ml.artifacts import verify_manifest
-from ml.scoring import resolve_model_dir, score_user_months
+from ml.scoring import keys_of_months, resolve_model_dir, score_user_months
 
 
 def model(dbt, session):
@@ -37,4 +34,5 @@ def model(dbt, session):
     features = months(dbt.ref("user_month_features")).drop("is_train")
     sequences = months(dbt.ref("user_month_sequences")).drop("is_train")
     inputs = features.join(sequences, ["user_id", "dt"], "inner")
-    return score_user_months(session, inputs, dbt.ref("text_embedding_cache"), model_dir)
+    keys = keys_of_months(dbt.ref("field_texts"), dbt.config.get("score_dt_from"), dbt.config.get("score_dt_to"))
+    return score_user_months(session, inputs, dbt.ref("text_embedding_cache"), model_dir, keys)

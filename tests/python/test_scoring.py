@@ -136,6 +136,24 @@ def test_cache_encodes_each_key_once_per_model_version(scored, spark) -> None:
     assert spark.table("scores.text_embedding_cache").count() == keys  # nothing re-encoded, nothing duplicated
 
 
+def test_a_run_of_some_months_encodes_and_broadcasts_only_their_keys(spark) -> None:
+    from ml.scoring import keys_of_months
+
+    texts = spark.createDataFrame(
+        [("old", "2026-01-01", "2026-02-01"), ("spans", "2026-01-01", "2026-06-01"),
+         ("may", "2026-05-01", "2026-05-01"), ("new", "2026-06-01", "2026-06-01")],
+        "text_key string, first_dt string, last_dt string",
+    )
+
+    def keys(low, high):
+        return sorted(r.text_key for r in keys_of_months(texts, low, high).collect())
+
+    assert keys("2026-06-01", "2026-06-01") == ["new", "spans"]
+    assert keys("2026-02-01", "2026-05-01") == ["may", "old", "spans"]
+    assert keys(None, "2026-01-01") == ["old", "spans"]
+    assert keys(None, None) == ["may", "new", "old", "spans"]
+
+
 def test_backfill_rewrites_one_month_identically_and_leaves_the_others(scored, spark) -> None:
     before = {t: _partition_fingerprints(spark, t) for t in SCORE_TABLES}
     month = sorted(before["scores.risk_scores"])[-2]

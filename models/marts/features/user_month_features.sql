@@ -1,6 +1,9 @@
 -- One row per user and snapshot month: the numeric and categorical features the model and
 -- the baseline read. Counts are 0 for users without orders; averages and shares stay null
--- (filled with training means from preprocessing.numeric_feature_params).
+-- (filled with training means from preprocessing.numeric_feature_params). Partitioned by dt:
+-- scoring a month reads that month's files only.
+{{ config(partition_by=['dt']) }}
+
 {%- set windows = var('lookback_days') %}
 {%- set longest = windows | max %}
 with

@@ -1,6 +1,9 @@
 -- One row per user and snapshot month: the last ride and delivery records as ordered arrays
 -- (oldest first; truncation rules in macros/event_sequences.sql). Users without records get
--- empty arrays, so the text encoder sees every scored user.
+-- empty arrays, so the text encoder sees every scored user. Partitioned by dt: scoring a month
+-- reads that month's files only.
+{{ config(partition_by=['dt']) }}
+
 with
 
 user_months as (
