@@ -188,15 +188,16 @@ class Preprocessing:
         return row[present], record[present], slot[present], key[present]
 
 
-def records_first(record_type: np.ndarray) -> np.ndarray:
-    """(N, T') column order that puts each row's real records first, in order; T' = the longest row.
+def records_first(record_type: np.ndarray, width: int | None = None) -> np.ndarray:
+    """(N, T') column order that puts each row's real records first, in order; T' = ``width``, else the longest row.
 
     The credit model reads no record positions (each record carries its own hour and
     recency), so dropping the padding columns beyond T' leaves its outputs as they are, and
     saves the head and the training loop the work: the median user-month fills 19 of 40.
     """
     present = record_type > 0
-    width = max(1, int(present.sum(1).max(initial=0)))
+    if width is None:
+        width = max(1, int(present.sum(1).max(initial=0)))
     return np.argsort(~present, axis=1, kind="stable")[:, :width]
 
 

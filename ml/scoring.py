@@ -48,10 +48,11 @@ HEAD_INPUTS = (
 )
 RECORD_AXIS_INPUTS = tuple(name for name in HEAD_INPUTS if name == "field_rows" or name.startswith("record_"))
 HEAD_OUTPUTS = ("risk_prob", "age_prob", "income")
-# user-months per head run, grouped by record count: 64 ran 8 % faster than 128 (a run's
-# (64, 4, T, T) attention weights stay in cache) and 32 no faster (benchmarks/bench_scoring.py)
+# user-months per head run: on a month of the demo warehouse the head's runs took up to 8 %
+# less CPU at 64 than at 128 (smaller activations, likely cache-resident), and no less at 32
 HEAD_BATCH = 64
-USERS_PER_ARROW_BATCH = 8 * HEAD_BATCH  # an Arrow batch, sorted by record count, is 8 head runs
+USERS_PER_ARROW_BATCH = 8 * HEAD_BATCH  # an Arrow batch: about 8 head runs
+RECORD_WIDTH_STEP = 8  # a head run's record axis: its user-months' record count rounded up to a multiple of this
 MODEL_DIR_ENV = "RIDECREDIT_MODEL_DIR"
 DEFAULT_MODEL_DIR = "artifacts/models/latest"
 
@@ -182,25 +183,36 @@ class ScoringModel:
     ) -> Iterator[tuple[np.ndarray, dict[str, np.ndarray]]]:
         """The head's runs: each the positions in ``frame`` of up to ``batch_size`` user-months, and their inputs.
 
-        A run holds user-months of similar record counts, real records first and the padding
-        columns beyond its longest dropped (``records_first``). What scoring runs and the
-        export calibrates on.
+        A run holds user-months whose record counts round up to the same multiple of
+        ``RECORD_WIDTH_STEP``, real records first and the padding columns beyond that width
+        dropped (``records_first``). The width is a function of the user-month alone, so its
+        scores are bit for bit the same whichever user-months share its Arrow batch: a
+        one-month backfill reproduces a run of every month (ONNX Runtime's sums over the record
+        axis round differently at another width). A run may hold more rows than ``rows`` (see
+        below): its outputs beyond ``len(rows)`` are not scores. What scoring runs and the export
+        calibrates on.
         """
         inputs = self.head_inputs(frame, vectors)
-        order = np.argsort((inputs["record_type"] > 0).sum(1), kind="stable")
-        for start in range(0, len(frame), batch_size):
-            rows = order[start : start + batch_size]
-            feed = {name: array[rows] for name, array in inputs.items() if name != "field_table"}
-            front = records_first(feed["record_type"])
-            for name in RECORD_AXIS_INPUTS:
-                feed[name] = take_records(feed[name], front)
-            yield rows, {**feed, "field_table": inputs["field_table"]}
+        counts = (inputs["record_type"] > 0).sum(1)
+        widths = np.maximum(1, -(-counts // RECORD_WIDTH_STEP)) * RECORD_WIDTH_STEP
+        for width in np.unique(widths):
+            group = np.flatnonzero(widths == width)
+            for start in range(0, len(group), batch_size):
+                rows = group[start : start + batch_size]
+                # never a one-row run: ONNX Runtime multiplies a single row by another kernel,
+                # which rounds differently; the duplicate's outputs are dropped (``score``)
+                taken = rows if len(rows) > 1 else np.repeat(rows, 2)
+                feed = {name: array[taken] for name, array in inputs.items() if name != "field_table"}
+                front = records_first(feed["record_type"], int(width))
+                for name in RECORD_AXIS_INPUTS:
+                    feed[name] = take_records(feed[name], front)
+                yield rows, {**feed, "field_table": inputs["field_table"]}
 
     def score(self, frame: pd.DataFrame, vectors: KeyVectors, batch_size: int = HEAD_BATCH) -> pd.DataFrame:
         """Risk probability and points, age-bucket probabilities and bucket, income (normalised and MXN)."""
         risk, age, income = np.zeros(len(frame), np.float32), np.zeros((len(frame), 4), np.float32), np.zeros(len(frame), np.float32)
         for rows, feed in self.head_feeds(frame, vectors, batch_size):
-            risk[rows], age[rows], income[rows] = self.head.run(list(HEAD_OUTPUTS), feed)
+            risk[rows], age[rows], income[rows] = (out[: len(rows)] for out in self.head.run(list(HEAD_OUTPUTS), feed))
         prep = self.preprocessing
         return pd.DataFrame({
             "risk_prob": risk.astype(np.float64),
