@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import lightgbm as lgb
 import numpy as np
+from joblib import Parallel, delayed
 import pandas as pd
 from scipy import sparse
 from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
@@ -90,10 +91,15 @@ class TextScores:
         x = self.tfidf.fit_transform(counts @ self.key_ngrams)
         labels = train[LABEL_COLUMNS].reset_index(drop=True)
         oof = np.zeros((len(train), 6))
-        folds = GroupKFold(n_splits=self.config.oof_folds).split(x, groups=train.user_id.to_numpy())
-        for fit_rows, held_rows in folds:
-            oof[held_rows] = self._scores(self._fit(x[fit_rows], labels.iloc[fit_rows].reset_index(drop=True)), x[held_rows])
-        self.models = self._fit(x, labels)
+        folds = list(GroupKFold(n_splits=self.config.oof_folds).split(x, groups=train.user_id.to_numpy()))
+        # the folds' fits and the final one are independent: one per core (each solver is single-threaded)
+        fits = Parallel(n_jobs=2)(
+            delayed(self._fit)(x[rows], labels.iloc[rows].reset_index(drop=True))
+            for rows in [fit_rows for fit_rows, _ in folds] + [np.arange(len(train))]
+        )
+        for (_, held_rows), models in zip(folds, fits):
+            oof[held_rows] = self._scores(models, x[held_rows])
+        self.models = fits[-1]
         return oof
 
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
