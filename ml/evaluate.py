@@ -56,6 +56,16 @@ def model_metrics(model: ScoredModel, labels: TestLabels, prep: Preprocessing) -
     }
 
 
+def readout_metrics(readout: np.ndarray, labels: TestLabels, prep: Preprocessing) -> dict[str, dict[str, float]]:
+    """Metrics of a text read-out (``ml.model.readout``: risk, four age scores, normalised income) on its own.
+
+    Its risk score is a linear-probability one, turned into (0, 1) by a strictly increasing map:
+    AUC, KS and Gini only rank it.
+    """
+    risk = 0.5 + np.arctan(readout[:, 0]) / np.pi
+    return model_metrics(ScoredModel(risk, readout[:, 1:5], np.clip(readout[:, 5], -1.0, 1.0)), labels, prep)
+
+
 def compare(
     a: ScoredModel, b: ScoredModel, labels: TestLabels, samples: int, seed: int
 ) -> dict[str, dict[str, float | bool]]:

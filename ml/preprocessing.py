@@ -164,7 +164,7 @@ class Preprocessing:
             dtype=np.int64,
             count=len(uniques),
         )
-        return np.where(codes >= 0, ids[np.maximum(codes, 0)], 0) if len(uniques) else np.zeros(len(codes), np.int64)
+        return np.append(ids, 0)[codes]  # a null's code is -1: the appended 0
 
     def text_slots(self, sequences: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Every field text slot as (row, record, slot, key): the layout the model reads."""

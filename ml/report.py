@@ -172,6 +172,10 @@ def write_report(
                 [pair, metric, f"{c['difference']:+.4f}", f"[{c['ci95_low']:+.4f}, {c['ci95_high']:+.4f}]", verdict]
             )
     distillation = metrics["distillation"]
+    readout_rows = [
+        [f"{name} encoder", f"{r['risk']['auc']:.4f}", f"{r['age']['macro_f1']:.4f}", f"{r['income']['spearman']:.4f}"]
+        for name, r in metrics.get("text_readout_alone", {}).items()
+    ]
     images = {
         "ROC and KS": roc_and_ks(models, labels),
         "Risk score distribution per month": score_distribution(risk_by_month),
@@ -183,9 +187,7 @@ def write_report(
     }
     for plot in encoder_plots:
         if plot.is_file():
-            title = "Encoder task adaptation and task distillation losses" if plot.parent.name == "task" else (
-                "Encoder: masked-LM and TinyBERT general distillation losses")
-            images[title] = base64.b64encode(plot.read_bytes()).decode()
+            images["Encoder: masked-LM and TinyBERT general distillation losses"] = base64.b64encode(plot.read_bytes()).decode()
     figures = "".join(f"<h2>{html.escape(t)}</h2><img src='data:image/png;base64,{b}'/>" for t, b in images.items())
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>ridecredit model {html.escape(metrics['version'])}</title>
 <style>body{{font-family:sans-serif;margin:2em;max-width:1250px}} table{{border-collapse:collapse;margin:1em 0}}
@@ -200,5 +202,8 @@ validation {', '.join(metrics['split']['valid'])}; test {', '.join(metrics['spli
 <h2>Distillation</h2><p>Teacher {distillation['teacher_params']:,} parameters, student {distillation['student_params']:,}
 (ratio {distillation['ratio']:.3f}). Retention (student - no_text) / (teacher - no_text): risk {distillation['retention']['risk']:.3f},
 age {distillation['retention']['age']:.3f}, income {distillation['retention']['income']:.3f}.</p>
+<h2>What the field texts alone say</h2><p>The cross-fitted ridge read-out of each encoder's field vectors on its own
+(no numbers, no sequence), fitted on the training months: the text signal the credit models start from.</p>
+{_table(readout_rows, ['read-out', 'risk AUC', 'age macro-F1', 'income Spearman'])}
 {figures}</body></html>"""
     path.write_text(page)

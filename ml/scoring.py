@@ -74,9 +74,9 @@ def _scoring_spec(model_dir: Path) -> dict[str, Any]:
     return json.loads((Path(model_dir) / ONNX_DIR / "scoring.json").read_text())
 
 
-def text_proj_dim(model_dir: str | Path) -> int:
-    """Width of a cached vector: what the head reads per field key."""
-    return int(_scoring_spec(Path(model_dir))["text_proj_dim"])
+def field_dim(model_dir: str | Path) -> int:
+    """Width of a cached vector: what the head reads per field key (projection and read-out scores)."""
+    return int(_scoring_spec(Path(model_dir))["field_dim"])
 
 
 @dataclass(frozen=True)
@@ -118,7 +118,7 @@ class ScoringModel:
         self.version = self.model_dir.name
         self.preprocessing = Preprocessing.load(self.model_dir / "preprocessing.json")
         spec = _scoring_spec(self.model_dir)
-        self.text_proj_dim = int(spec["text_proj_dim"])
+        self.field_dim = int(spec["field_dim"])
         options = ort.SessionOptions()
         options.intra_op_num_threads = max(1, threads)
         options.inter_op_num_threads = 1
@@ -146,7 +146,7 @@ class ScoringModel:
         Alone, a key's int8 vector is a function of the key and the model version only (see the
         module docstring); batching keys would make it depend on their neighbours.
         """
-        out = np.zeros((len(keys), self.text_proj_dim), dtype=np.float32)
+        out = np.zeros((len(keys), self.field_dim), dtype=np.float32)
         for i, encoding in enumerate(self.tokenizer.encode_batch(list(keys))):
             feed = {
                 "input_ids": np.array([encoding.ids], dtype=np.int64),
@@ -332,7 +332,7 @@ def score_user_months(session: Any, inputs: Any, cache: Any, model_dir: Path, ke
     if keys is not None:
         cache = cache.join(keys, "text_key", "left_semi")
     rows = cache.select("text_key", "vector").toPandas()
-    vectors = session.sparkContext.broadcast(VectorTable.from_cache(rows, version, text_proj_dim(model_dir)))
+    vectors = session.sparkContext.broadcast(VectorTable.from_cache(rows, version, field_dim(model_dir)))
     threads = int(session.conf.get("spark.task.cpus", "1"))
     session.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(USERS_PER_ARROW_BATCH))
     return inputs.mapInPandas(score_batches(str(model_dir), threads, vectors), schema=SCORE_SCHEMA)

@@ -5,10 +5,12 @@ Stages (each timed and shown with a progress bar):
 1. read the marts through Spark (same profile and target as dbt) and split out of time;
 2. the field-text encoder: tokenizer, teacher, TinyBERT general distillation (``ml.text``);
 3. embed every distinct field key once with the teacher and with the student;
-4. the teacher-side credit model (fusion + PLE on teacher embeddings), then the student-side
+4. each encoder's text read-out, cross-fitted by user (``ml.model.readout``);
+5. the teacher-side credit model (fusion + PLE on teacher embeddings), then the student-side
    model distilled from its predictions (TinyBERT's task-specific stage), then the no-text model;
-5. LightGBM baselines (gbm_stats, gbm_text) and the generator's oracle (evaluation only);
-6. metrics.json with paired bootstrap intervals, report.html, the artifact and its manifest.
+6. LightGBM baselines (gbm_stats, gbm_text) and the generator's oracle (evaluation only);
+7. metrics.json with paired bootstrap intervals;
+8. report.html, the artifact and its manifest, the ONNX export and its parity gate.
 
 Example::
 
@@ -38,12 +40,12 @@ from safetensors.torch import save_file
 from ml import evaluate
 from ml.artifacts import DEFAULT_ROOT, point_latest, write_manifest
 from ml.baselines import run_baselines
-from ml.configs import Profile, load_profile, profile_to_dict, resolve_device
+from ml.configs import Profile, load_profile, profile_to_dict
 from ml.dataset import labels_of, model_inputs, read_training_data
 from ml.model.credit_model import CreditModel, InputDims
 from ml.model.fit import Predictions, fit, predict
+from ml.model.readout import CrossFitted, cross_fit, field_bags, label_targets, slot_fields, user_readout
 from ml.preprocessing import PointsScale
-from ml.text.adapt import adapt_encoders
 from ml.text.build import build_encoder, seed_everything
 from ml.text.corpus import novelty_by_month, training_corpus
 from ml.text.encoder import FieldEncoder
@@ -156,40 +158,56 @@ def _train(args: argparse.Namespace, profile: Profile, version: str, root: Path,
     else:
         encoder_report = stages.run("field-text encoder", build_encoder, corpus, profile.encoder, profile.seed, encoder_dir, novelty)
 
-    # 2b. task adaptation (TinyBERT stage two, per field key) ------------------------------------
-    encoders = {name: encoder_dir / name for name in ("teacher", "student")}
-    adaptation_report = None
-    if profile.adaptation.enabled:
-        rows, _, _, keys = prep.text_slots(frames["train"])
-        adaptation_report = stages.run(
-            "task adaptation of the encoders", adapt_encoders, encoder_dir, keys, rows,
-            frames["train"][["risk_label", "age_bucket", "income_label"]], profile.adaptation,
-            profile.encoder.tokenizer.max_length, profile.seed, resolve_device(profile.encoder.device),
-        )
-        encoders = {name: encoder_dir / "task" / name for name in ("teacher", "student")}
-
     # 3. embeddings ----------------------------------------------------------------------------
+    encoders = {name: encoder_dir / name for name in ("teacher", "student")}
     batch = profile.encoder.encode_batch_size
     tables = stages.run(
         "embed distinct field keys",
         lambda: {name: embed_keys(path, data.text_keys, batch, name) for name, path in encoders.items()},
     )
 
-    # 4. credit models -------------------------------------------------------------------------
+    # 4. text read-outs, cross-fitted by user ---------------------------------------------------
+    def fit_readouts() -> dict[str, CrossFitted]:
+        rows, records, slots, keys = prep.text_slots(frames["train"])
+        fields, position = slot_fields(records, slots, prep.sequence_length), pd.Index(data.text_keys).get_indexer(keys) + 1
+        targets, users = label_targets(frames["train"]), frames["train"].user_id.to_numpy()
+        out = {}
+        for name, table in tables.items():
+            bags = field_bags(rows, fields, position, table.numpy(), len(frames["train"]))
+            out[name] = cross_fit(bags, targets, users, profile.model.readout_folds, profile.model.readout_ridge, profile.seed)
+        return out
+
+    readouts = stages.run("text read-outs (ridge, cross-fitted by user)", fit_readouts)
+
+    def readout_alone(name: str, split: str) -> np.ndarray:
+        """What the texts alone say: the read-out of ``split``'s user-months, as (N, 6)."""
+        rows, records, slots, keys = prep.text_slots(frames[split])
+        vectors = tables[name].numpy()[pd.Index(data.text_keys).get_indexer(keys) + 1]
+        full = readouts[name].full
+        return user_readout(rows, slot_fields(records, slots, prep.sequence_length), vectors @ full.weight, full.bias, len(frames[split]))
+
+    inputs["train"].fold = next(iter(readouts.values())).fold_of_row  # the same user folds for every encoder
+
+    # 5. credit models -------------------------------------------------------------------------
     dims = InputDims.from_preprocessing(prep)
     models: dict[str, CreditModel] = {}
     results, predictions = {}, {}
 
     def train_one(name: str, table: torch.Tensor | None, teacher: Predictions | None = None, init: CreditModel | None = None):
         model = CreditModel(profile.model, dims, None if table is None else table.shape[1])
-        if init is not None:  # everything but the text projection, whose input width differs
-            state = {k: v for k, v in init.state_dict().items() if not k.startswith("text_proj.")}
+        if init is not None:  # everything but what reads the encoder's own width: projection and read-out
+            state = {k: v for k, v in init.state_dict().items() if not k.startswith(("text_proj.", "readout_"))}
             model.load_state_dict(state, strict=False)
+        folds = None
+        if table is not None:
+            cross = readouts[name]
+            model.set_readout(*(torch.from_numpy(a) for a in (cross.full.weight, cross.full.bias, cross.shift, cross.scale)))
+            folds = [torch.from_numpy(r.weight) for r in cross.folds]
         console.print(f"{name}: {model.num_params():,} parameters")
         result = fit(model, inputs["train"], labels["train"], inputs["valid"], labels["valid"], table, profile.fit,
-                     profile.seed, name, teacher=teacher)
+                     profile.seed, name, teacher=teacher, fold_readouts=folds)
         models[name], results[name] = model, result
-        predictions[name] = {split: predict(model, inputs[split], table) for split in inputs}
+        predictions[name] = {split: predict(model, inputs[split], table, fold_readouts=folds) for split in inputs}
 
     stages.run("teacher-side credit model", train_one, "teacher", tables["teacher"])
     stages.run(
@@ -199,10 +217,10 @@ def _train(args: argparse.Namespace, profile: Profile, version: str, root: Path,
     )
     stages.run("no-text credit model", train_one, "no_text", None)
 
-    # 5. baselines and oracle -------------------------------------------------------------------
+    # 6. baselines and oracle -------------------------------------------------------------------
     baselines = stages.run("LightGBM baselines", run_baselines, frames, prep, data.text_keys, profile.baselines, profile.seed)
 
-    # 6. evaluation -----------------------------------------------------------------------------
+    # 7. evaluation -----------------------------------------------------------------------------
     test_labels = evaluate.TestLabels.of(frames["test"])
     scored_models = {name: scored(predictions[name]["test"]) for name in NEURAL}
     for name, by_split in baselines.items():
@@ -235,9 +253,9 @@ def _train(args: argparse.Namespace, profile: Profile, version: str, root: Path,
                 "ratio": params["student"] / params["teacher"],
                 "retention": evaluate.retention(scores),
                 "encoder_seconds_per_text": encoder_report["encode_seconds_per_text"],
-                "task_adaptation": None if adaptation_report is None else {
-                    k: v for k, v in adaptation_report.items() if k != "curves"
-                },
+            },
+            "text_readout_alone": {  # the ridge read-out of each encoder's field texts, no numbers, no sequence
+                name: evaluate.readout_metrics(readout_alone(name, "test"), test_labels, prep) for name in tables
             },
             "risk_vs_oracle_observable": (
                 (scores["student"]["risk"]["auc"] - 0.5) / (scores["oracle_observable"]["risk"]["auc"] - 0.5)
@@ -255,7 +273,7 @@ def _train(args: argparse.Namespace, profile: Profile, version: str, root: Path,
 
     metrics = stages.run("evaluate on the test month (paired bootstrap)", build_metrics)
 
-    # 7. artifact --------------------------------------------------------------------------------
+    # 8. artifact --------------------------------------------------------------------------------
     def save_artifact() -> None:
         head = work / "head"
         head.mkdir()
@@ -277,7 +295,7 @@ def _train(args: argparse.Namespace, profile: Profile, version: str, root: Path,
         write_report(
             work / "report.html", metrics, scored_models, test_labels, prep, risk_by_month,
             {name: r.history for name, r in results.items()}, predictions["student"]["test"].gate_usage,
-            profile.model.experts_per_task, [encoder_dir / "encoder_losses.png", encoder_dir / "task" / "task_losses.png"],
+            profile.model.experts_per_task, [encoder_dir / "encoder_losses.png"],
         )
 
     stages.run("write report and artifact", save_artifact)

@@ -73,18 +73,6 @@ class EncoderConfig:
 
 
 @dataclass
-class TaskAdaptationConfig:
-    """TinyBERT's second stage at the text level (``ml.text.adapt``): fine-tune on per-key credit targets."""
-
-    enabled: bool = True
-    smoothing: float = 20.0  # a key's target is its users' mean label shrunk towards the overall mean with this many users
-    teacher_epochs: float = 3.0
-    student_epochs: float = 3.0
-    batch_size: int = 128
-    learning_rate: float = 3.0e-4
-
-
-@dataclass
 class CreditModelConfig:
     """Fusion Transformer + PLE + towers (``ml.model.credit_model``)."""
 
@@ -96,6 +84,8 @@ class CreditModelConfig:
     dropout: float = 0.1
     categorical_dim: int = 8  # embedding width of each categorical feature
     cell_buckets: int = 4096  # hashed geohash-6 cells of the records (0 = no cell)
+    readout_folds: int = 5  # cross-fitting folds (by user) of the text read-out (ml.model.readout)
+    readout_ridge: float = 3.0e-3  # its ridge penalty, per row, on standardised field means
     ple_levels: int = 2  # CGC extraction levels
     experts_shared: int = 2  # shared experts per level
     experts_per_task: int = 2  # task-specific experts per task and level
@@ -115,6 +105,7 @@ class FitConfig:
     distill_alpha: float = 0.5  # student risk/age loss: alpha x labels + (1 - alpha) x teacher soft predictions
     distill_temperature: float = 2.0  # softens the age distributions the student matches
     init_student_from_teacher: bool = True  # start the student-side head from the trained teacher-side head
+    ema_decay: float = 0.0  # > 0: validate and keep an exponential moving average of the weights
 
 
 @dataclass
@@ -144,7 +135,6 @@ class Profile:
     name: str = "custom"
     seed: int = 42
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
-    adaptation: TaskAdaptationConfig = field(default_factory=TaskAdaptationConfig)
     model: CreditModelConfig = field(default_factory=CreditModelConfig)
     fit: FitConfig = field(default_factory=FitConfig)
     baselines: BaselineConfig = field(default_factory=BaselineConfig)

@@ -1,19 +1,24 @@
-"""The credit model: record tokens and a numeric token, fused by a Transformer, then PLE.
+"""The credit model: record tokens, a numeric token and a bag token, fused by a Transformer, then PLE.
 
     field text vectors ─┐ (pickup, place | store, mean of SKUs)
-    type, hour, amount, ├─► record token (B, T, C) ─┐
-    payment, status, cell┘                          ├─► Transformer ─► user (B, 2C) ─► PLE ─► towers
-    numeric features, categoricals ─► numeric token ┘   (padding masked)              risk: sigmoid
-                                                                                       age: softmax(4)
-                                                                                       income: tanh, [-1, 1]
+    type, hour, amount, ├─► record token (B, T, C) ──────┐
+    payment, status, cell┘                               │
+    numeric features, categoricals ─► numeric token ─────┼─► Transformer ─► user (B, 3C) ─► PLE ─► towers
+    shares of record attributes, mean field vectors,     │   (padding masked)                 + read-out
+    per-field text read-out ─────────► bag token ────────┘                                   risk: sigmoid
+                                                                                              age: softmax(4)
+                                                                                              income: tanh
 
 PLE is Tang et al. (RecSys 2020): each CGC level has ``experts_shared`` and, per task,
 ``experts_task``; a task's ``gate`` mixes its own and the shared experts with a softmax, and
 every level but the last also mixes all experts into the next level's shared input.
 
-Field text vectors are read per key, already projected to ``text_proj_dim``: training
-projects the frozen embedding table (``project_text``) and gathers each slot's row; scoring
-gathers the same projected rows from the embedding cache. One path for both.
+Each field key's vector is ``project_text(encoder embedding)``: the learned projection
+(``text_proj_dim``) followed by the key's text read-out scores (``ml.model.readout``, a fixed
+closed-form map). Training projects the frozen embedding table and gathers each slot's row;
+scoring gathers the same rows from the embedding cache. One path for both. The read-out, summed
+over fields, also enters each task's output linearly (``readout_gain``): the towers learn what
+the record sequence adds to what the bag of texts already says.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ml.configs import CreditModelConfig
+from ml.model.readout import FIELDS, N_SCORES, OUTPUTS
 from ml.preprocessing import Preprocessing
 
 TASKS = ("risk", "age", "income")
@@ -109,6 +115,78 @@ class RecordEmbedding(nn.Module):
             is_ride = (record["record_type"] == 1).unsqueeze(-1)  # (B, T, 1)
             x = x + torch.where(is_ride, self.ride_text(text_in), self.delivery_text(text_in))
         return self.norm(x)
+
+
+class RecordBag(nn.Module):
+    """What the user's records add up to, as one token beside the sequence.
+
+    Much of what a record sequence says about a borrower is a share or a count over many
+    records: how often they pay cash or cancel, how late they ride, how often a pawn shop or
+    instant noodles show up. Attention can learn such sums, but slowly from a few thousand noisy
+    labels; this token hands them over. Per record kind (ride, delivery): the share of each
+    payment method, status and local hour, the mean record numerics and the record count; with
+    text, per field (``FIELDS``) the mean projected vector and the mean read-out scores over the
+    slots that hold one, and how many slots there are. Batch normalisation puts these means,
+    which vary little between users, on one scale.
+    """
+
+    def __init__(self, config: CreditModelConfig, dims: InputDims, use_text: bool) -> None:
+        super().__init__()
+        self.register_buffer("payment_onehot", torch.eye(dims.n_payment), persistent=False)
+        self.register_buffer("status_onehot", torch.eye(dims.n_status), persistent=False)
+        self.register_buffer("hour_onehot", torch.eye(24), persistent=False)
+        self.use_text = use_text
+        per_kind = dims.n_payment + dims.n_status + 24 + dims.record_numeric + 1
+        per_field = config.text_proj_dim + len(OUTPUTS) + 1
+        width = 2 * per_kind + (len(FIELDS) * per_field if use_text else 0)
+        self.scale = nn.BatchNorm1d(width)
+        self.proj = nn.Sequential(nn.Linear(width, config.d_model), nn.GELU(), nn.Linear(config.d_model, config.d_model))
+        self.norm = nn.LayerNorm(config.d_model)
+
+    def forward(self, record: dict[str, torch.Tensor], fields: torch.Tensor | None) -> torch.Tensor:
+        """record: (B, T) each, record_numeric (B, T, 3); fields (B, F, r + 1 + 6) from ``CreditModel.text_bag`` -> (B, 1, C)."""
+        attributes = torch.cat(
+            [
+                self.payment_onehot[record["record_payment"]],
+                self.status_onehot[record["record_status"]],
+                self.hour_onehot[record["record_hour"]],
+                record["record_numeric"],
+            ],
+            dim=-1,
+        )  # (B, T, A)
+        parts = []
+        for kind in (1, 2):  # ride, delivery
+            is_kind = (record["record_type"] == kind).to(attributes.dtype).unsqueeze(-1)  # (B, T, 1)
+            count = is_kind.sum(1)  # (B, 1)
+            parts += [(attributes * is_kind).sum(1) / count.clamp(min=1.0), torch.log1p(count) / 4.0]
+        if self.use_text:
+            parts.append(fields.flatten(1))
+        return self.norm(self.proj(self.scale(torch.cat(parts, dim=-1)))).unsqueeze(1)  # (B, 1, C)
+
+
+def field_means(vectors: torch.Tensor, present: torch.Tensor, record_type: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each field's mean slot vector over a user's records, and its slot count.
+
+    vectors (B, T, S, D), present (B, T, S), record_type (B, T) -> means (B, F, D), counts (B, F).
+    A ride's slot 0 is its pickup and slot 1 its drop-off place; a delivery's slot 0 is its
+    store and slots 2.. its SKUs (``ml.preprocessing``).
+    """
+    present = present.to(vectors.dtype)
+    ride = (record_type == 1).to(vectors.dtype).unsqueeze(-1)  # (B, T, 1)
+    delivery = (record_type == 2).to(vectors.dtype).unsqueeze(-1)  # (B, T, 1)
+    S = present.shape[2]
+    masks = torch.stack(  # (B, F, T, S): the slots of each field
+        [
+            F.pad(present[:, :, :1] * ride, (0, S - 1)),
+            F.pad(present[:, :, 1:2] * ride, (1, S - 2)),
+            F.pad(present[:, :, :1] * delivery, (0, S - 1)),
+            F.pad(present[:, :, 2:] * delivery, (2, 0)),
+        ],
+        dim=1,
+    )
+    counts = masks.sum((2, 3))  # (B, F)
+    sums = masks.flatten(2) @ vectors.flatten(1, 2)  # (B, F, T*S) @ (B, T*S, D) -> (B, F, D)
+    return sums / counts.clamp(min=1.0).unsqueeze(-1), counts
 
 
 class NumericToken(nn.Module):
@@ -223,11 +301,19 @@ class CreditModel(nn.Module):
         self.config, self.dims, self.text_dim = config, dims, text_dim
         use_text = text_dim is not None
         self.text_proj = nn.Linear(text_dim, config.text_proj_dim) if use_text else None
+        if use_text:  # the closed-form text read-out (ml.model.readout), set by set_readout before training
+            self.register_buffer("readout_weight", torch.zeros(text_dim, N_SCORES))
+            self.register_buffer("readout_bias", torch.zeros(len(OUTPUTS)))
+            self.register_buffer("readout_shift", torch.zeros(len(OUTPUTS)))
+            self.register_buffer("readout_scale", torch.ones(len(OUTPUTS)))
+            self.readout_gain = nn.Linear(len(OUTPUTS), len(OUTPUTS))  # the read-out's linear part of each task's output
+            self.register_buffer("own_field", torch.eye(len(FIELDS)).view(1, len(FIELDS), len(FIELDS), 1), persistent=False)
         self.records = RecordEmbedding(config, dims, use_text)
         self.numeric = NumericToken(config, dims)
+        self.bag = RecordBag(config, dims, use_text)
         self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layers))
         self.ln_f = nn.LayerNorm(config.d_model)
-        user_dim = 2 * config.d_model
+        user_dim = 3 * config.d_model
         self.levels = nn.ModuleList(
             CGC(user_dim if i == 0 else config.expert_hidden, config, len(TASKS), is_last=i == config.ple_levels - 1)
             for i in range(config.ple_levels)
@@ -245,29 +331,66 @@ class CreditModel(nn.Module):
         numeric: torch.Tensor,
         categorical: torch.Tensor,
     ) -> CreditOutput:
-        """field_vectors (B, T, S, r): each slot's projected key vector; field_present (B, T, S)."""
-        text = text_present = None
+        """field_vectors (B, T, S, r + F * 6): each slot's key vector (``project_text``); field_present (B, T, S)."""
+        text = text_present = fields = readout = None
         if self.text_proj is not None:
-            text, text_present = combine_fields(field_vectors, field_present)  # (B, T, 2, r), (B, T, 2)
-        tokens = torch.cat([self.numeric(numeric, categorical), self.records(record, text, text_present)], dim=1)
-        keep = torch.cat([torch.ones_like(record["record_type"][:, :1], dtype=torch.bool), record["record_type"] > 0], 1)
+            r = self.config.text_proj_dim
+            text, text_present = combine_fields(field_vectors[..., :r], field_present)  # (B, T, 2, r), (B, T, 2)
+            fields, readout = self.text_bag(field_vectors, field_present, record["record_type"])  # (B, F, r + 7), (B, 6)
+        summary = [self.numeric(numeric, categorical), self.bag(record, fields)]
+        n = len(summary)
+        tokens = torch.cat([*summary, self.records(record, text, text_present)], dim=1)  # (B, n + T, C)
+        is_real = record["record_type"] > 0  # (B, T)
+        keep = torch.cat([torch.ones_like(is_real[:, :1]).expand(-1, n), is_real], dim=1)  # (B, n + T)
         for block in self.blocks:
-            tokens = block(tokens, keep)  # (B, 1 + T, C)
+            tokens = block(tokens, keep)  # (B, n + T, C)
         tokens = self.ln_f(tokens)
-        is_record = keep[:, 1:].unsqueeze(-1).to(tokens.dtype)  # (B, T, 1)
-        records_mean = (tokens[:, 1:] * is_record).sum(1) / is_record.sum(1).clamp(min=1.0)  # (B, C)
-        user = torch.cat([tokens[:, 0], records_mean], dim=-1)  # (B, 2C): users without records still get one
+        is_record = is_real.unsqueeze(-1).to(tokens.dtype)  # (B, T, 1)
+        records_mean = (tokens[:, n:] * is_record).sum(1) / is_record.sum(1).clamp(min=1.0)  # (B, C)
+        user = torch.cat([*tokens[:, :n].unbind(1), records_mean], dim=-1)  # (B, 3C): users without records still get one
 
         task_inputs, shared, gates = [user] * len(TASKS), user, []
         for level in self.levels:
             task_inputs, shared, level_gates = level(task_inputs, shared)
             gates.append(level_gates)
         risk, age, income = (self.towers[t](x) for t, x in zip(TASKS, task_inputs))
+        if readout is not None:
+            linear = self.readout_gain(readout)  # (B, 6)
+            risk, age, income = risk + linear[:, :1], age + linear[:, 1:5], income + linear[:, 5:]
         return CreditOutput(risk.squeeze(-1), age, torch.tanh(income.squeeze(-1)), gates)
 
-    def project_text(self, embeddings: torch.Tensor) -> torch.Tensor:
-        """Field keys' encoder embeddings to the vectors the head reads (and the cache stores): (N, d) -> (N, r)."""
-        return self.text_proj(embeddings)
+    def text_bag(
+        self, field_vectors: torch.Tensor, field_present: torch.Tensor, record_type: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per field: mean projected vector, log slot count, mean read-out scores (B, F, r + 1 + 6); the read-out (B, 6).
+
+        The read-out is the ridge's prediction, sum over fields of each field's mean scores plus
+        the bias, standardised by the spread of the training rows' out-of-fold read-outs.
+        """
+        r = self.config.text_proj_dim
+        means, counts = field_means(field_vectors, field_present, record_type)  # (B, F, r + F * 6), (B, F)
+        own = (means[..., r:].unflatten(-1, (len(FIELDS), len(OUTPUTS))) * self.own_field).sum(2)  # (B, F, 6): field f's own scores
+        readout = (own.sum(1) + self.readout_bias - self.readout_shift) / self.readout_scale  # (B, 6)
+        fields = torch.cat([means[..., :r], torch.log1p(counts).unsqueeze(-1) / 4.0, own / self.readout_scale], dim=-1)
+        return fields, readout
+
+    def project_text(self, embeddings: torch.Tensor, readout_weight: torch.Tensor | None = None) -> torch.Tensor:
+        """Field keys' encoder embeddings to the vectors the head reads and the cache stores: (N, d) -> (N, r + F * 6).
+
+        ``readout_weight``: a cross-fitting fold's read-out instead of the model's own (training rows only).
+        """
+        weight = self.readout_weight if readout_weight is None else readout_weight
+        return torch.cat([self.text_proj(embeddings), embeddings @ weight], dim=-1)
+
+    @property
+    def field_dim(self) -> int:
+        """Width of a key's vector in the head and the cache."""
+        return self.config.text_proj_dim + N_SCORES
+
+    def set_readout(self, weight: torch.Tensor, bias: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor) -> None:
+        """The text read-out fitted on every training row (``ml.model.readout.cross_fit``)."""
+        for name, value in (("weight", weight), ("bias", bias), ("shift", shift), ("scale", scale)):
+            getattr(self, f"readout_{name}").copy_(torch.as_tensor(value, dtype=torch.float32))
 
     def num_params(self) -> int:
         return sum(p.numel() for p in self.parameters())

@@ -5,8 +5,13 @@ is the zero vector for "no text"), and a batch gathers its records' field vector
 The model has no record positions (each token carries its own hour and recency), so a batch
 moves its real records to the front and drops the padding columns, and batches group
 user-months of similar record counts: the median user-month has 19 of 40 record slots, and
-training runs about twice as fast for the same result. Early stopping keeps the epoch with the best validation score, the mean of risk AUC, age
-macro-F1 and income Spearman on the validation month.
+training runs about twice as fast for the same result.
+
+With ``ema_decay`` the weights validated, kept and exported are an exponential moving average
+of the trained ones (Polyak averaging): on a few thousand noisy labels a step's weights
+overfit the last batches, their average does not as much. Early stopping keeps the epoch with
+the best validation score, the mean of risk AUC, age macro-F1 and income Spearman on the
+validation month.
 """
 
 from __future__ import annotations
@@ -38,13 +43,15 @@ class ModelInputs:
     categorical: np.ndarray  # (N, K) int64
     records: dict[str, np.ndarray]  # (N, T) int64 each; record_numeric (N, T, 3) float32
     slot_index: np.ndarray  # (N, T, S) int32: row of the embedding table, 0 = no text
+    fold: np.ndarray | None = None  # (N,) cross-fitting fold of a training row's text read-out; None or -1: the model's own
 
     def __len__(self) -> int:
         return len(self.numeric)
 
     def take(self, index: np.ndarray) -> "ModelInputs":
         return ModelInputs(
-            self.numeric[index], self.categorical[index], {k: v[index] for k, v in self.records.items()}, self.slot_index[index]
+            self.numeric[index], self.categorical[index], {k: v[index] for k, v in self.records.items()}, self.slot_index[index],
+            None if self.fold is None else self.fold[index],
         )
 
     def record_counts(self) -> np.ndarray:
@@ -89,12 +96,17 @@ class FitResult:
     seconds: float = 0.0
 
 
-def to_batch(model: CreditModel, inputs: ModelInputs, index: np.ndarray, table: torch.Tensor | None) -> dict:
+def to_batch(
+    model: CreditModel, inputs: ModelInputs, index: np.ndarray, table: torch.Tensor | None,
+    fold_readouts: list[torch.Tensor] | None = None,
+) -> dict:
     """Tensors of one batch; each text slot gets its key's embedding through the model's projection.
 
     Real records move to the front, in their order, and padding columns beyond the batch's
     longest user-month are dropped: the outputs are the same, since padding is masked and the
-    model reads no record positions. Only the keys the batch uses are projected.
+    model reads no record positions. Only the keys the batch uses are projected. A training
+    row with a cross-fitting fold reads its keys' scores from that fold's read-out
+    (``fold_readouts``), fitted without its user (``ml.model.readout``).
     """
     front = records_first(inputs.records["record_type"][index])  # (B, T') real records first
 
@@ -111,8 +123,15 @@ def to_batch(model: CreditModel, inputs: ModelInputs, index: np.ndarray, table: 
     if table is not None and model.text_proj is not None:
         slots = torch.from_numpy(records_of(inputs.slot_index).astype(np.int64))  # (B, T', S)
         keys, position = torch.unique(slots, return_inverse=True)
+        embeddings = table[keys]
+        fold = None if inputs.fold is None or fold_readouts is None else inputs.fold[index]
         # F.embedding, not indexing: its backward sums each key's gradients in a fixed order (reproducible)
-        batch["field_vectors"] = F.embedding(position, model.project_text(table[keys]))  # (B, T', S, r)
+        if fold is None or (fold < 0).all():
+            batch["field_vectors"] = F.embedding(position, model.project_text(embeddings))  # (B, T', S, D)
+        else:
+            versions = [model.project_text(embeddings, w) for w in fold_readouts] + [model.project_text(embeddings)]
+            which = torch.from_numpy(np.where(fold < 0, len(fold_readouts), fold)).view(-1, 1, 1)  # (B, 1, 1)
+            batch["field_vectors"] = F.embedding(which * len(keys) + position, torch.cat(versions))  # (B, T', S, D)
         batch["field_present"] = slots > 0  # (B, T', S)
     return batch
 
@@ -130,14 +149,17 @@ def validation_score(pred: Predictions, labels: Labels) -> dict[str, float]:
 
 
 @torch.no_grad()
-def predict(model: CreditModel, inputs: ModelInputs, table: torch.Tensor | None, batch_size: int = 1024) -> Predictions:
+def predict(
+    model: CreditModel, inputs: ModelInputs, table: torch.Tensor | None, batch_size: int = 1024,
+    fold_readouts: list[torch.Tensor] | None = None,
+) -> Predictions:
     """Batches of similar record counts; the outputs come back in the rows' order."""
     model.eval()
     risk, age, income, gate_sums = [], [], [], None
     by_length = np.argsort(inputs.record_counts(), kind="stable")
     for start in range(0, len(inputs), batch_size):
         index = by_length[start : start + batch_size]
-        out = model(**to_batch(model, inputs, index, table))
+        out = model(**to_batch(model, inputs, index, table, fold_readouts))
         risk.append(out.risk_logit.numpy())
         age.append(out.age_logits.numpy())
         income.append(out.income.numpy())
@@ -159,8 +181,12 @@ def fit(
     seed: int,
     name: str,
     teacher: Predictions | None = None,
+    fold_readouts: list[torch.Tensor] | None = None,
 ) -> FitResult:
-    """Train ``model`` in place; ``teacher`` (its predictions on ``train``) turns on distillation."""
+    """Train ``model`` in place; ``teacher`` (its predictions on ``train``) turns on distillation.
+
+    ``fold_readouts``: the cross-fitted text read-outs that ``train.fold`` points at.
+    """
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     counts = train.record_counts().tolist()
@@ -173,6 +199,11 @@ def fit(
         optimizer, max_lr=config.learning_rate, total_steps=config.epochs * steps_per_epoch, pct_start=0.1
     )
     soft = teacher.soft_targets() if teacher is not None else None
+    ema = None
+    if config.ema_decay > 0:
+        ema = torch.optim.swa_utils.AveragedModel(
+            model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(config.ema_decay), use_buffers=True
+        )
     result = FitResult(best_epoch=-1, best_score=-np.inf)
     best_state = None
     started = time.perf_counter()
@@ -183,7 +214,7 @@ def fit(
         bar = tqdm(batches, desc=f"{name} epoch {epoch + 1}/{config.epochs}", unit="batch", leave=False)
         for batch_rows in bar:
             index = np.asarray(batch_rows)
-            out: CreditOutput = model(**to_batch(model, train, index, table))
+            out: CreditOutput = model(**to_batch(model, train, index, table, fold_readouts))
             labels = {
                 "risk": torch.from_numpy(train_labels.risk[index]),
                 "age": torch.from_numpy(train_labels.age[index]),
@@ -200,10 +231,13 @@ def fit(
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
             scheduler.step()
+            if ema is not None:
+                ema.update_parameters(model)
             for t in TASKS:
                 sums[t] += losses[t].item()
             bar.set_postfix(loss=f"{loss.item():.3f}")
-        valid_pred = predict(model, valid, table)
+        evaluated = model if ema is None else ema.module
+        valid_pred = predict(evaluated, valid, table)
         scores = validation_score(valid_pred, valid_labels)
         result.history.append(
             {
@@ -220,7 +254,7 @@ def fit(
         )
         if scores["score"] > result.best_score:
             result.best_score, result.best_epoch = scores["score"], epoch + 1
-            best_state = copy.deepcopy(model.state_dict())
+            best_state = copy.deepcopy(evaluated.state_dict())
         elif epoch + 1 - result.best_epoch >= config.patience:
             break
     model.load_state_dict(best_state)

@@ -1,0 +1,142 @@
+"""The text read-out (ml.model.readout): closed-form ridge, cross-fitting by user, per-key decomposition."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.linear_model import Ridge
+
+from ml.model.readout import FIELDS, OUTPUTS, cross_fit, field_bags, label_targets, slot_fields, user_readout
+
+
+def _population(seed: int = 0, n_users: int = 60, months: int = 3, n_keys: int = 40, d: int = 5):
+    """Random slots of ``n_users`` x ``months`` user-months over ``n_keys`` keys, and labels that depend on them."""
+    rng = np.random.default_rng(seed)
+    n_rows = n_users * months
+    users = np.repeat(np.arange(n_users), months).astype(object)
+    table = np.vstack([np.zeros((1, d)), rng.normal(size=(n_keys, d))])  # row 0: no key
+    n_slots = 12 * n_rows
+    rows = rng.integers(0, n_rows, n_slots)
+    records, slots = rng.integers(0, 40, n_slots), rng.integers(0, 6, n_slots)
+    slots = np.where(records < 20, np.minimum(slots, 1), slots)  # a ride fills slots 0-1
+    table_rows = rng.integers(1, n_keys + 1, n_slots)
+    fields = slot_fields(records, slots, 20)
+    bags = field_bags(rows, fields, table_rows, table, n_rows)
+    signal = bags @ rng.normal(size=bags.shape[1])
+    frame = pd.DataFrame({
+        "risk_label": np.where(rng.random(n_rows) < 0.8, (signal + rng.normal(size=n_rows) > 0).astype(float), np.nan),
+        "age_bucket": np.where(rng.random(n_rows) < 0.7, np.digitize(signal, np.quantile(signal, [0.25, 0.5, 0.75])), np.nan),
+        "income_label": np.where(rng.random(n_rows) < 0.6, np.tanh(signal / 3), np.nan),
+    })
+    return dict(users=users, table=table, rows=rows, fields=fields, table_rows=table_rows, bags=bags, frame=frame, n_rows=n_rows)
+
+
+def test_slot_fields_follow_the_record_layout() -> None:
+    records = np.array([0, 0, 19, 20, 20, 39])
+    slots = np.array([0, 1, 1, 0, 2, 5])
+    assert slot_fields(records, slots, 20).tolist() == [0, 1, 1, 2, 3, 3]  # pickup, place, place, store, sku, sku
+    assert FIELDS == ("ride_pickup", "ride_place", "store", "sku")
+
+
+def test_field_bags_are_each_fields_mean_key_vector() -> None:
+    table = np.array([[0.0, 0.0], [1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    rows, fields, keys = np.array([0, 0, 0, 1]), np.array([3, 3, 0, 3]), np.array([1, 2, 3, 2])
+    bags = field_bags(rows, fields, keys, table, 2).reshape(2, len(FIELDS), 2)
+    assert np.allclose(bags[0, 3], [2.0, 3.0]) and np.allclose(bags[0, 0], [5.0, 6.0])
+    assert np.allclose(bags[0, 1], 0.0) and np.allclose(bags[1, 3], [3.0, 4.0])
+
+
+def test_full_fit_equals_scikit_learn_ridge_on_standardised_bags() -> None:
+    p = _population()
+    targets = label_targets(p["frame"])
+    ridge = 0.01
+    fitted = cross_fit(p["bags"], targets, p["users"], n_folds=3, ridge=ridge, seed=1)
+    x = (p["bags"] - p["bags"].mean(0)) / (p["bags"].std(0) + 1e-6)
+    for column in (0, 2, 5):
+        has = ~np.isnan(targets[:, column])
+        oracle = Ridge(alpha=ridge * has.sum()).fit(x[has], targets[has, column])
+        scores = p["bags"] @ _bag_weight(fitted.full.weight)[:, column] + fitted.full.bias[column]
+        assert np.allclose(scores, oracle.predict(x), atol=1e-4)
+
+
+def _bag_weight(per_key: np.ndarray) -> np.ndarray:
+    """(d, F*6) per-key weights back to (F*d, 6) weights on the concatenated field means."""
+    d = per_key.shape[0]
+    return per_key.reshape(d, len(FIELDS), len(OUTPUTS)).transpose(1, 0, 2).reshape(len(FIELDS) * d, len(OUTPUTS))
+
+
+def test_a_users_out_of_fold_read_out_ignores_that_users_labels() -> None:
+    """Cross-fitting: flipping every label of one user leaves that user's training read-out as it was."""
+    p = _population()
+    targets = label_targets(p["frame"])
+    before = cross_fit(p["bags"], targets, p["users"], n_folds=4, ridge=0.01, seed=3)
+    user = p["users"][0]
+    mine = p["users"] == user
+    changed = targets.copy()
+    changed[mine, 0] = np.where(np.isnan(targets[mine, 0]), np.nan, 1.0 - targets[mine, 0])
+    changed[mine, 5] = np.where(np.isnan(targets[mine, 5]), np.nan, -targets[mine, 5])
+    after = cross_fit(p["bags"], changed, p["users"], n_folds=4, ridge=0.01, seed=3)
+    fold = before.fold_of_row[mine][0]
+    assert (before.fold_of_row[mine] == fold).all()  # every month of a user shares one fold
+    assert np.allclose(before.folds[fold].weight, after.folds[fold].weight)
+    assert np.allclose(before.folds[fold].bias, after.folds[fold].bias)
+    assert not np.allclose(before.full.weight, after.full.weight)  # the full fit does see them
+
+
+def test_per_key_scores_reproduce_the_ridge_prediction() -> None:
+    """sum over fields of the mean per-key score + bias == the ridge on the user-month's field means."""
+    p = _population()
+    fitted = cross_fit(p["bags"], label_targets(p["frame"]), p["users"], n_folds=3, ridge=0.01, seed=1)
+    key_scores = p["table"][p["table_rows"]] @ fitted.full.weight  # (slots, F*6)
+    per_row = user_readout(p["rows"], p["fields"], key_scores, fitted.full.bias, p["n_rows"])
+    direct = p["bags"] @ _bag_weight(fitted.full.weight) + fitted.full.bias
+    assert np.allclose(per_row, direct, atol=1e-5)
+
+
+def test_the_model_reads_the_same_read_out_from_its_key_vectors() -> None:
+    """CreditModel's field means over (projection | scores) vectors give the read-out ``user_readout`` computes."""
+    from ml.configs import CreditModelConfig
+    from ml.model.credit_model import CreditModel, InputDims, field_means
+
+    rng = np.random.default_rng(4)
+    n_rows, n_keys, d, r = 6, 30, 5, 3
+    table = np.vstack([np.zeros((1, d)), rng.normal(size=(n_keys, d))])
+    positions = [(t, s) for t in range(20) for s in (0, 1)] + [(t, s) for t in range(20, 40) for s in (0, 2, 3, 4, 5)]
+    rows, records, slots = [], [], []
+    for row in range(n_rows):  # distinct slot positions per row, so each slot holds one key
+        for i in rng.choice(len(positions), size=25, replace=False):
+            rows.append(row), records.append(positions[i][0]), slots.append(positions[i][1])
+    rows, records, slots = np.array(rows), np.array(records), np.array(slots)
+    table_rows = rng.integers(1, n_keys + 1, len(rows))
+    fields = slot_fields(records, slots, 20)
+    bags = field_bags(rows, fields, table_rows, table, n_rows)
+    targets = np.column_stack([rng.random((n_rows, 5)), rng.normal(size=n_rows)])
+    fitted = cross_fit(bags, targets, np.arange(n_rows), n_folds=2, ridge=0.1, seed=1)
+
+    config = CreditModelConfig(text_proj_dim=r, d_model=8, n_heads=2, n_layers=1, expert_hidden=8, tower_hidden=4)
+    dims = InputDims(n_numeric=2, categorical_cardinalities=[2] * 5, n_payment=3, n_status=3, cell_buckets=8, n_records=40, n_slots=6)
+    model = CreditModel(config, dims, text_dim=d)
+    model.set_readout(*(torch.from_numpy(a) for a in (fitted.full.weight, fitted.full.bias, fitted.shift, fitted.scale)))
+    vectors = model.project_text(torch.tensor(table, dtype=torch.float32))  # (keys + 1, r + 24)
+    slot_rows = torch.zeros(n_rows, 40, 6, dtype=torch.long)
+    slot_rows[rows, records, slots] = torch.from_numpy(table_rows)
+    record_type = torch.where(torch.arange(40) < 20, 1, 2).expand(n_rows, 40)
+    means, _ = field_means(vectors[slot_rows], slot_rows > 0, record_type)
+    in_model = (means[..., r:].unflatten(-1, (len(FIELDS), len(OUTPUTS))) * model.own_field).sum(2).sum(1)  # (B, 6)
+    key_scores = table[table_rows] @ fitted.full.weight
+    expected = user_readout(rows, fields, key_scores, np.zeros(len(OUTPUTS)), n_rows)
+    assert np.allclose(in_model.detach().numpy(), expected, atol=1e-4)
+    assert np.allclose(expected + fitted.full.bias, bags @ _bag_weight(fitted.full.weight) + fitted.full.bias, atol=1e-4)
+
+
+@pytest.mark.parametrize("n_folds", [2, 5])
+def test_folds_group_users_and_are_reproducible(n_folds: int) -> None:
+    p = _population()
+    a = cross_fit(p["bags"], label_targets(p["frame"]), p["users"], n_folds=n_folds, ridge=0.01, seed=9)
+    b = cross_fit(p["bags"], label_targets(p["frame"]), p["users"], n_folds=n_folds, ridge=0.01, seed=9)
+    assert np.array_equal(a.fold_of_row, b.fold_of_row) and np.array_equal(a.full.weight, b.full.weight)
+    assert set(a.fold_of_row) == set(range(n_folds))
+    by_user = pd.Series(a.fold_of_row).groupby(p["users"]).nunique()
+    assert (by_user == 1).all()
