@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import lightgbm as lgb
 import numpy as np
-from joblib import Parallel, delayed
 import pandas as pd
+from joblib import Parallel, delayed
 from scipy import sparse
 from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 from sklearn.linear_model import LogisticRegression, Ridge

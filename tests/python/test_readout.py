@@ -98,7 +98,7 @@ def test_per_key_scores_reproduce_the_ridge_prediction() -> None:
 def test_the_model_reads_the_same_read_out_from_its_key_vectors() -> None:
     """CreditModel's field means over (projection | scores) vectors give the read-out ``user_readout`` computes."""
     from ml.configs import CreditModelConfig
-    from ml.model.credit_model import CreditModel, InputDims, field_means
+    from ml.model.credit_model import CreditModel, InputDims
 
     rng = np.random.default_rng(4)
     n_rows, n_keys, d, r = 6, 30, 5, 3
@@ -123,12 +123,12 @@ def test_the_model_reads_the_same_read_out_from_its_key_vectors() -> None:
     slot_rows = torch.zeros(n_rows, 40, 6, dtype=torch.long)
     slot_rows[rows, records, slots] = torch.from_numpy(table_rows)
     record_type = torch.where(torch.arange(40) < 20, 1, 2).expand(n_rows, 40)
-    means, _ = field_means(vectors[slot_rows], slot_rows > 0, record_type)
-    in_model = (means[..., r:].unflatten(-1, (len(FIELDS), len(OUTPUTS))) * model.own_field).sum(2).sum(1)  # (B, 6)
+    _, standardised = model.text_bag(vectors[slot_rows], slot_rows > 0, record_type)  # (B, 6)
+    in_model = standardised.detach().numpy() * fitted.scale + fitted.shift  # the read-out before standardising
     key_scores = table[table_rows] @ fitted.full.weight
-    expected = user_readout(rows, fields, key_scores, np.zeros(len(OUTPUTS)), n_rows)
-    assert np.allclose(in_model.detach().numpy(), expected, atol=1e-4)
-    assert np.allclose(expected + fitted.full.bias, bags @ _bag_weight(fitted.full.weight) + fitted.full.bias, atol=1e-4)
+    expected = user_readout(rows, fields, key_scores, fitted.full.bias, n_rows)
+    assert np.allclose(in_model, expected, atol=1e-4)
+    assert np.allclose(expected, bags @ _bag_weight(fitted.full.weight) + fitted.full.bias, atol=1e-4)
 
 
 @pytest.mark.parametrize("n_folds", [2, 5])
