@@ -65,7 +65,7 @@ class TextScores:
         """(user-months x keys) number of slots holding each key."""
         rows, _, _, keys = self.prep.text_slots(frame)
         columns = self.keys.get_indexer(keys)
-        return sparse.csr_matrix((np.ones(len(rows)), (rows, columns)), shape=(len(frame), len(self.keys)))
+        return sparse.csr_matrix((np.ones(len(rows), np.float32), (rows, columns)), shape=(len(frame), len(self.keys)))
 
     def _linear(self):
         return LogisticRegression(C=1.0, max_iter=300), LogisticRegression(C=1.0, max_iter=300), Ridge(alpha=3.0)
@@ -74,11 +74,12 @@ class TextScores:
         risk, age, income = models
         return np.column_stack([risk.decision_function(x), age.predict_log_proba(x), income.predict(x)])
 
-    def _fit(self, x, labels: pd.DataFrame):
+    def _fit(self, x: sparse.csr_matrix, rows: np.ndarray, labels: pd.DataFrame):
+        """The three linear models on ``x[rows]``, each sliced here in the worker to its labelled rows."""
         models = self._linear()
         for model, column in zip(models, LABEL_COLUMNS):
-            has = labels[column].notna().to_numpy()
-            model.fit(x[has], labels.loc[has, column].to_numpy())
+            labelled = rows[labels[column].notna().to_numpy()[rows]]
+            model.fit(x[labelled], labels[column].to_numpy()[labelled])
         return models
 
     def fit_out_of_fold(self, train: pd.DataFrame) -> np.ndarray:
@@ -87,15 +88,16 @@ class TextScores:
         seen = np.flatnonzero(np.asarray(counts.sum(axis=0)).ravel() > 0)
         self.word.fit(self.keys[seen])
         self.char.fit(self.keys[seen])
-        self.key_ngrams = sparse.hstack([self.word.transform(self.keys), self.char.transform(self.keys)]).tocsr()
-        x = self.tfidf.fit_transform(counts @ self.key_ngrams)
+        # float32 throughout: at 100k users the training matrix holds ~350M n-gram entries
+        self.key_ngrams = sparse.hstack([self.word.transform(self.keys), self.char.transform(self.keys)]).tocsr().astype(np.float32)
+        x = self.tfidf.fit(counts @ self.key_ngrams).transform(counts @ self.key_ngrams, copy=False)
         labels = train[LABEL_COLUMNS].reset_index(drop=True)
         oof = np.zeros((len(train), 6))
         folds = list(GroupKFold(n_splits=self.config.oof_folds).split(x, groups=train.user_id.to_numpy()))
-        # the folds' fits and the final one are independent: one per core (each solver is single-threaded)
+        # the folds' fits and the final one are independent: one per core (each solver is
+        # single-threaded). joblib memory-maps x's arrays once for both workers; each slices its rows.
         fits = Parallel(n_jobs=2)(
-            delayed(self._fit)(x[rows], labels.iloc[rows].reset_index(drop=True))
-            for rows in [fit_rows for fit_rows, _ in folds] + [np.arange(len(train))]
+            delayed(self._fit)(x, rows, labels) for rows in [fit_rows for fit_rows, _ in folds] + [np.arange(len(train))]
         )
         for (_, held_rows), models in zip(folds, fits):
             oof[held_rows] = self._scores(models, x[held_rows])
@@ -103,7 +105,7 @@ class TextScores:
         return oof
 
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
-        return self._scores(self.models, self.tfidf.transform(self.key_counts(frame) @ self.key_ngrams))
+        return self._scores(self.models, self.tfidf.transform(self.key_counts(frame) @ self.key_ngrams, copy=False))
 
 
 def fit_gbm(
