@@ -72,7 +72,9 @@ class TextScores:
 
     def _scores(self, models, x) -> np.ndarray:
         risk, age, income = models
-        return np.column_stack([risk.decision_function(x), age.predict_log_proba(x), income.predict(x)])
+        age_scores = np.full((x.shape[0], 4), np.log(1e-6))  # a bucket no training row of the fold had
+        age_scores[:, age.classes_.astype(np.int64)] = age.predict_log_proba(x)
+        return np.column_stack([risk.decision_function(x), age_scores, income.predict(x)])
 
     def _fit(self, x: sparse.csr_matrix, rows: np.ndarray, labels: pd.DataFrame):
         """The three linear models on ``x[rows]``, each sliced here in the worker to its labelled rows."""
@@ -104,8 +106,12 @@ class TextScores:
         self.models = fits[-1]
         return oof
 
+    def features(self, frame: pd.DataFrame) -> sparse.csr_matrix:
+        """The fitted TF-IDF of each user-month's document (float32)."""
+        return self.tfidf.transform(self.key_counts(frame) @ self.key_ngrams, copy=False)
+
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
-        return self._scores(self.models, self.tfidf.transform(self.key_counts(frame) @ self.key_ngrams, copy=False))
+        return self._scores(self.models, self.features(frame))
 
 
 def fit_gbm(
