@@ -7,6 +7,7 @@ bootstrap comparison with its 95 % interval and whether it excludes zero.
 
     python benchmarks/bench_model_quality.py                          # 100k users, demo profile
     python benchmarks/bench_model_quality.py --users 50000 --json quality.json --keep
+    python benchmarks/bench_model_quality.py --reuse --keep                  # retrain on the kept warehouse
 """
 
 from __future__ import annotations
@@ -36,11 +37,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--driver-memory", default="10g")
     parser.add_argument("--json", default=None, help="write metrics.json's comparison figures here")
     parser.add_argument("--keep", action="store_true", help="keep the warehouse and the model afterwards")
+    parser.add_argument("--reuse", action="store_true",
+                        help="train on the warehouse an earlier --keep run left in --workdir (no generation, no dbt build)")
     args = parser.parse_args(argv)
     console = Console()
 
-    built = bench(args.users, args.months, args.seed, args.workdir, args.driver_memory, console)
     root = args.workdir / f"users_{args.users}"
+    if args.reuse:
+        if not (root / "spark-warehouse").is_dir():
+            raise SystemExit(f"--reuse: no kept warehouse at {root}; run once with --keep first")
+        built = {"build_s": None}
+        console.print(f"reusing the warehouse at {root}")
+    else:
+        built = bench(args.users, args.months, args.seed, args.workdir, args.driver_memory, console)
     env = {**os.environ, "DBT_PROFILES_DIR": str(REPO / "profiles"), "RIDECREDIT_WAREHOUSE": str(root),
            "RIDECREDIT_DRIVER_MEMORY": args.driver_memory}
     console.print(f"training the {args.config} profile …")
@@ -69,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     console.print(comparisons)
     retention = metrics["distillation"]["retention"]
     console.print(f"retention: risk {retention['risk']:.3f}, age {retention['age']:.3f}, income {retention['income']:.3f}; "
-                  f"dbt build {built['build_s']:.0f} s, python -m ml.train {train_s:.0f} s")
+                  ("" if built["build_s"] is None else f"dbt build {built['build_s']:.0f} s, ") + f"python -m ml.train {train_s:.0f} s")
     if args.json:
         Path(args.json).write_text(json.dumps({
             "users": args.users, "dbt_build_s": built["build_s"], "train_s": train_s, "row_counts": metrics["row_counts"],

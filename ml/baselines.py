@@ -27,6 +27,7 @@ from ml.preprocessing import CATEGORICAL_FEATURES, Preprocessing
 
 
 LABEL_COLUMNS = ["risk_label", "age_bucket", "income_label"]
+PARALLEL_FOLDS_MAX_BYTES = 1 << 30  # TF-IDF values above this (~270M entries, ~80k users) fit folds in one process
 
 
 @dataclass
@@ -97,8 +98,9 @@ class TextScores:
         oof = np.zeros((len(train), 6))
         folds = list(GroupKFold(n_splits=self.config.oof_folds).split(x, groups=train.user_id.to_numpy()))
         # the folds' fits and the final one are independent: one per core (each solver is
-        # single-threaded). joblib memory-maps x's arrays once for both workers; each slices its rows.
-        fits = Parallel(n_jobs=2)(
+        # single-threaded). joblib memory-maps x's arrays once for both workers; each slices its
+        # rows. A large matrix stays in this process: the map and two slices would not fit.
+        fits = Parallel(n_jobs=2 if x.data.nbytes < PARALLEL_FOLDS_MAX_BYTES else 1)(
             delayed(self._fit)(x, rows, labels) for rows in [fit_rows for fit_rows, _ in folds] + [np.arange(len(train))]
         )
         for (_, held_rows), models in zip(folds, fits):

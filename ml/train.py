@@ -128,7 +128,7 @@ def _train(args: argparse.Namespace, profile: Profile, version: str, root: Path,
     stages = Stages()
 
     # 1. data ---------------------------------------------------------------------------------
-    from ml.spark_session import spark_session
+    from ml.spark_session import release_driver_heap, spark_session
 
     def read_all():
         spark = spark_session(args.target)
@@ -139,6 +139,7 @@ def _train(args: argparse.Namespace, profile: Profile, version: str, root: Path,
         truth = read_table(spark, "raw_oracle.truth").where(
             f"dt = '{data.splits['test'].months[0]}'"
         ).toPandas() if spark.catalog.tableExists("raw_oracle.truth") else None
+        release_driver_heap(spark)
         return data, corpus, novelty, truth
 
     data, corpus, novelty, truth = stages.run("read curated tables", read_all)
@@ -218,6 +219,8 @@ def _train(args: argparse.Namespace, profile: Profile, version: str, root: Path,
     stages.run("no-text credit model", train_one, "no_text", None)
 
     # 6. baselines and oracle -------------------------------------------------------------------
+    inputs.clear()  # the credit models have predicted every split: their inputs' memory goes to the TF-IDF
+    del corpus
     baselines = stages.run("LightGBM baselines", run_baselines, frames, prep, data.text_keys, profile.baselines, profile.seed)
 
     # 7. evaluation -----------------------------------------------------------------------------
