@@ -77,8 +77,9 @@ def main(argv: list[str] | None = None) -> int:
                                 "yes" if c["excludes_zero"] else "no")
     console.print(comparisons)
     retention = metrics["distillation"]["retention"]
+    build = "" if built["build_s"] is None else f"dbt build {built['build_s']:.0f} s, "
     console.print(f"retention: risk {retention['risk']:.3f}, age {retention['age']:.3f}, income {retention['income']:.3f}; "
-                  ("" if built["build_s"] is None else f"dbt build {built['build_s']:.0f} s, ") + f"python -m ml.train {train_s:.0f} s")
+                  f"{build}python -m ml.train {train_s:.0f} s")
     if args.json:
         Path(args.json).write_text(json.dumps({
             "users": args.users, "dbt_build_s": built["build_s"], "train_s": train_s, "row_counts": metrics["row_counts"],
