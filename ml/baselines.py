@@ -91,9 +91,10 @@ class TextScores:
         seen = np.flatnonzero(np.asarray(counts.sum(axis=0)).ravel() > 0)
         self.word.fit(self.keys[seen])
         self.char.fit(self.keys[seen])
-        # float32 throughout: at 100k users the training matrix holds ~350M n-gram entries
+        # float32 throughout: at 100k users the training matrix holds ~340M n-gram entries
         self.key_ngrams = sparse.hstack([self.word.transform(self.keys), self.char.transform(self.keys)]).tocsr().astype(np.float32)
-        x = self.tfidf.fit(counts @ self.key_ngrams).transform(counts @ self.key_ngrams, copy=False)
+        document_ngrams = counts @ self.key_ngrams
+        x = self.tfidf.fit(document_ngrams).transform(document_ngrams, copy=False)  # scaled in place: no second matrix
         labels = train[LABEL_COLUMNS].reset_index(drop=True)
         oof = np.zeros((len(train), 6))
         folds = list(GroupKFold(n_splits=self.config.oof_folds).split(x, groups=train.user_id.to_numpy()))
