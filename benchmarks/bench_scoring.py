@@ -125,8 +125,8 @@ def naive_torch(model_dir: Path, frame: pd.DataFrame) -> float:
     import torch
 
     from ml.dataset import model_inputs
-    from ml.export import encoder_dir, load_head
-    from ml.model.fit import predict
+    from ml.export import encoder_dir, load_head, torch_key_table
+    from ml.model.fit import KeyTable, predict
     from ml.preprocessing import Preprocessing
     from ml.text.encoder import FieldEncoder
 
@@ -137,10 +137,10 @@ def naive_torch(model_dir: Path, frame: pd.DataFrame) -> float:
     for i in range(len(frame)):
         row = frame.iloc[i : i + 1]
         keys = prep.text_slots(row)[3].tolist()  # every slot, repeats included: no cache, no dedupe
-        vectors = encoder.encode(keys, batch_size=max(1, len(keys)))
+        table = torch_key_table(encoder, head, keys, batch_size=max(1, len(keys)))
         first = {key: position for position, key in reversed(list(enumerate(keys)))}  # each key's first slot
-        table = torch.from_numpy(np.vstack([np.zeros((1, encoder.dim), np.float32), vectors[list(first.values())]]))
-        predict(head, model_inputs(row, prep, list(first)), table)
+        rows = [0, *(position + 1 for position in first.values())]
+        predict(head, model_inputs(row, prep, list(first)), KeyTable(table.embeddings[rows], table.lexical[rows], []))
     return (time.process_time() - start) / len(frame)
 
 

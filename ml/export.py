@@ -3,13 +3,15 @@
 Run at the end of ``python -m ml.train`` and on its own (``--model DIR``). Steps:
 
 1. export ``text_encoder`` (student BERT + mean pooling + the head's ``project_text``, its
-   projection and text read-out scores: ``input_ids, attention_mask -> field_vector``) and
+   projection and the scores of both text read-outs, the lexical one computed from the token
+   ids: ``input_ids, attention_mask -> field_vector``) and
    ``head`` (fusion + PLE + towers on the field vectors -> ``risk_prob, age_prob, income``)
    with opset 17;
 2. optimise the encoder with ``onnxruntime.transformers`` and check that the Attention,
    SkipLayerNormalization and Gelu fusions are present;
 3. int8: the encoder with dynamic quantisation (``quantize_dynamic``), every BERT weight (the
-   final projection to the cached vector stays fp32, ``output_matmuls``); the head's
+   final projection to the cached vector and the lexical read-out's lookups stay fp32,
+   ``output_matmuls`` and ``lexical_gathers``); the head's
    per-record layers (``token_matmuls`` says why not the rest) with *static* quantisation
    (``quantize_static``, activation ranges calibrated on the validation month). Dynamic
    quantisation scales activations by each run's own min/max, so a user-month's scores would
@@ -65,7 +67,8 @@ class TextEncoderForExport(nn.Module):
         self.embedder, self.head = embedder, head
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        return self.head.project_text(self.embedder(input_ids, attention_mask))  # (B, r + F * 6)
+        lexical = self.head.lexical_scores(input_ids, attention_mask)  # (B, F * 6)
+        return self.head.project_text(self.embedder(input_ids, attention_mask), lexical)  # (B, r + 2 * F * 6)
 
 
 class HeadForExport(nn.Module):
@@ -95,7 +98,7 @@ def encoder_dir(model_dir: Path, name: str = "student") -> Path:
 
 def load_head(model_dir: Path, name: str = "student") -> CreditModel:
     spec = json.loads((model_dir / "head" / "model.json").read_text())
-    model = CreditModel(CreditModelConfig(**spec["config"]), InputDims(**spec["dims"]), spec["text_dim"][name])
+    model = CreditModel(CreditModelConfig(**spec["config"]), InputDims(**spec["dims"]), spec["text_dim"][name], spec["vocab_size"])
     model.load_state_dict(load_file(model_dir / "head" / f"{name}.safetensors"))
     return model.eval()
 
@@ -111,6 +114,14 @@ def token_matmuls(path: Path) -> list[str]:
     graph = onnx.load(str(path)).graph
     constants = {i.name for i in graph.initializer} | {n.output[0] for n in graph.node if n.op_type == "Constant"}
     return [n.name for n in graph.node if n.op_type == "MatMul" and n.input[1] in constants]
+
+
+def lexical_gathers(path: Path) -> list[str]:
+    """The Gather nodes of the lexical read-out (its IDF and per-feature weights): a lookup, no compute to save,
+    and int8 would round the small weights of rare word pieces to zero."""
+    graph = onnx.load(str(path)).graph
+    lexical = {i.name for i in graph.initializer if "lexical" in i.name}
+    return [n.name for n in graph.node if n.op_type == "Gather" and n.input[0] in lexical]
 
 
 def output_matmuls(path: Path, output: str) -> list[str]:
@@ -189,7 +200,7 @@ def export_onnx(model_dir: Path, calibration_frame: pd.DataFrame) -> dict[str, A
     float_outputs = {"DefaultTensorType": onnx.TensorProto.FLOAT}
     quantize_dynamic(
         out / "text_encoder.fp32.onnx", out / "text_encoder.int8.onnx", weight_type=QuantType.QInt8, extra_options=float_outputs,
-        nodes_to_exclude=output_matmuls(out / "text_encoder.fp32.onnx", "field_vector"),
+        nodes_to_exclude=output_matmuls(out / "text_encoder.fp32.onnx", "field_vector") + lexical_gathers(out / "text_encoder.fp32.onnx"),
     )
 
     inputs = _sample_head_inputs(prep, head.field_dim)
@@ -229,6 +240,15 @@ def _gate_metrics(frame: pd.DataFrame, scores: pd.DataFrame, prep: Preprocessing
     }
 
 
+def torch_key_table(encoder: FieldEncoder, head: CreditModel, keys: list[str], batch_size: int = 256) -> "KeyTable":
+    """``keys`` as the torch head reads them (no cache, no ONNX): embeddings and lexical scores."""
+    from ml.model.fit import KeyTable, key_tokens
+
+    embeddings = encoder.encode(keys, batch_size=batch_size)
+    table = torch.from_numpy(np.vstack([np.zeros((1, encoder.dim), np.float32), embeddings]))
+    return KeyTable.build(head, table, key_tokens(encoder, keys))
+
+
 def torch_scores(model_dir: Path, frame: pd.DataFrame) -> pd.DataFrame:
     """The trained torch student on the same user-months, for the parity gate."""
     from ml.dataset import model_inputs
@@ -236,9 +256,8 @@ def torch_scores(model_dir: Path, frame: pd.DataFrame) -> pd.DataFrame:
 
     prep = Preprocessing.load(model_dir / "preprocessing.json")
     keys = sorted(set(prep.text_slots(frame)[3].tolist()))
-    embeddings = FieldEncoder.from_pretrained(encoder_dir(model_dir)).encode(keys)
-    table = torch.from_numpy(np.vstack([np.zeros((1, embeddings.shape[1]), np.float32), embeddings]))
-    pred = predict(load_head(model_dir), model_inputs(frame, prep, keys), table)
+    head = load_head(model_dir)
+    pred = predict(head, model_inputs(frame, prep, keys), torch_key_table(FieldEncoder.from_pretrained(encoder_dir(model_dir)), head, keys))
     return pd.DataFrame({"risk_prob": pred.risk_prob, "age_bucket": pred.age_prob.argmax(1), "income_norm": pred.income})
 
 

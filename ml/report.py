@@ -173,7 +173,7 @@ def write_report(
             )
     distillation = metrics["distillation"]
     readout_rows = [
-        [f"{name} encoder", f"{r['risk']['auc']:.4f}", f"{r['age']['macro_f1']:.4f}", f"{r['income']['spearman']:.4f}"]
+        [f"{name} encoder" if name != "lexical" else "lexical (word pieces)", f"{r['risk']['auc']:.4f}", f"{r['age']['macro_f1']:.4f}", f"{r['income']['spearman']:.4f}"]
         for name, r in metrics.get("text_readout_alone", {}).items()
     ]
     images = {

@@ -5,7 +5,8 @@ Stages (each timed and shown with a progress bar):
 1. read the marts through Spark (same profile and target as dbt) and split out of time;
 2. the field-text encoder: tokenizer, teacher, TinyBERT general distillation (``ml.text``);
 3. embed every distinct field key once with the teacher and with the student;
-4. each encoder's text read-out, cross-fitted by user (``ml.model.readout``);
+4. the text read-outs, cross-fitted by user: each encoder's vectors (``ml.model.readout``) and
+   the keys' word pieces (``ml.model.lexical``);
 5. the teacher-side credit model (fusion + PLE on teacher embeddings), then the student-side
    model distilled from its predictions (TinyBERT's task-specific stage), then the no-text model;
 6. LightGBM baselines (gbm_stats, gbm_text) and the generator's oracle (evaluation only);
@@ -43,7 +44,8 @@ from ml.baselines import run_baselines
 from ml.configs import Profile, load_profile, profile_to_dict
 from ml.dataset import labels_of, model_inputs, read_training_data
 from ml.model.credit_model import CreditModel, InputDims
-from ml.model.fit import Predictions, fit, predict
+from ml.model import lexical
+from ml.model.fit import KeyTable, Predictions, fit, key_tokens, predict
 from ml.model.readout import CrossFitted, cross_fit, field_bags, label_targets, slot_fields, user_readout
 from ml.preprocessing import PointsScale
 from ml.text.build import build_encoder, seed_everything
@@ -168,26 +170,44 @@ def _train(args: argparse.Namespace, profile: Profile, version: str, root: Path,
     )
 
     # 4. text read-outs, cross-fitted by user ---------------------------------------------------
-    def fit_readouts() -> dict[str, CrossFitted]:
-        rows, records, slots, keys = prep.text_slots(frames["train"])
-        fields, position = slot_fields(records, slots, prep.sequence_length), pd.Index(data.text_keys).get_indexer(keys) + 1
-        targets, users = label_targets(frames["train"]), frames["train"].user_id.to_numpy()
-        out = {}
-        for name, table in tables.items():
-            bags = field_bags(rows, fields, position, table.numpy(), len(frames["train"]))
-            out[name] = cross_fit(bags, targets, users, profile.model.readout_folds, profile.model.readout_ridge, profile.seed)
-        return out
+    student_encoder = FieldEncoder.from_pretrained(encoders["student"])  # its tokenizer is every encoder's
+    tokens, vocab_size = key_tokens(student_encoder, data.text_keys), len(student_encoder.tokenizer)
+    del student_encoder
+    slots = prep.text_slots(frames["train"])
+    slot_field = slot_fields(slots[1], slots[2], prep.sequence_length)
+    slot_key = pd.Index(data.text_keys).get_indexer(slots[3]) + 1
 
-    readouts = stages.run("text read-outs (ridge, cross-fitted by user)", fit_readouts)
+    def fit_readouts() -> tuple[dict[str, CrossFitted], CrossFitted, np.ndarray, np.ndarray]:
+        targets, users = label_targets(frames["train"]), frames["train"].user_id.to_numpy()
+        vector = {}
+        for name, table in tables.items():
+            bags = field_bags(slots[0], slot_field, slot_key, table.numpy(), len(frames["train"]))
+            vector[name] = cross_fit(bags, targets, users, profile.model.readout_folds, profile.model.readout_ridge, profile.seed)
+        ids, mask = tokens["input_ids"].numpy(), tokens["attention_mask"].numpy()
+        in_training = np.zeros(len(ids), bool)
+        in_training[np.unique(slot_key)] = True  # the vocabulary of the lexical read-out: the training months' keys
+        idf = lexical.fit_idf(ids[in_training], mask[in_training], vocab_size, profile.model.lexical_buckets)
+        keys = lexical.key_matrix(ids, mask, idf, vocab_size, profile.model.lexical_buckets)
+        bags = lexical.field_bags(slots[0], slot_field, slot_key, keys, len(frames["train"]))
+        m = profile.model
+        fitted = lexical.cross_fit(bags, targets, next(iter(vector.values())).fold_of_row,
+                                   [m.lexical_ridge_risk, m.lexical_ridge_age, m.lexical_ridge_income])
+        return vector, fitted, idf, keys @ fitted.full.weight
+
+    readouts, lexical_readout, idf, key_lexical = stages.run("text read-outs (ridge, cross-fitted by user)", fit_readouts)
 
     def readout_alone(name: str, split: str) -> np.ndarray:
-        """What the texts alone say: the read-out of ``split``'s user-months, as (N, 6)."""
-        rows, records, slots, keys = prep.text_slots(frames[split])
-        vectors = tables[name].numpy()[pd.Index(data.text_keys).get_indexer(keys) + 1]
+        """What the texts alone say: the read-out of ``split``'s user-months, as (N, 6); ``lexical``: of the word pieces."""
+        rows, records, slots_, keys = prep.text_slots(frames[split])
+        position = pd.Index(data.text_keys).get_indexer(keys) + 1
+        fields = slot_fields(records, slots_, prep.sequence_length)
+        if name == "lexical":
+            full = lexical_readout.full
+            return user_readout(rows, fields, key_lexical[position], full.bias, len(frames[split]))
         full = readouts[name].full
-        return user_readout(rows, slot_fields(records, slots, prep.sequence_length), vectors @ full.weight, full.bias, len(frames[split]))
+        return user_readout(rows, fields, tables[name].numpy()[position] @ full.weight, full.bias, len(frames[split]))
 
-    inputs["train"].fold = next(iter(readouts.values())).fold_of_row  # the same user folds for every encoder
+    inputs["train"].fold = lexical_readout.fold_of_row  # the same user folds for every read-out
 
     # 5. credit models -------------------------------------------------------------------------
     dims = InputDims.from_preprocessing(prep)
@@ -195,20 +215,19 @@ def _train(args: argparse.Namespace, profile: Profile, version: str, root: Path,
     results, predictions = {}, {}
 
     def train_one(name: str, table: torch.Tensor | None, teacher: Predictions | None = None, init: CreditModel | None = None):
-        model = CreditModel(profile.model, dims, None if table is None else table.shape[1])
+        model = CreditModel(profile.model, dims, None if table is None else table.shape[1], vocab_size)
         if init is not None:  # everything but what reads the encoder's own width: projection and read-out
             state = {k: v for k, v in init.state_dict().items() if not k.startswith(("text_proj.", "readout_"))}
             model.load_state_dict(state, strict=False)
-        folds = None
+        keys = None
         if table is not None:
-            cross = readouts[name]
-            model.set_readout(*(torch.from_numpy(a) for a in (cross.full.weight, cross.full.bias, cross.shift, cross.scale)))
-            folds = [torch.from_numpy(r.weight) for r in cross.folds]
+            model.set_readout(readouts[name], lexical_readout, idf)
+            keys = KeyTable.build(model, table, tokens, readouts[name], lexical_readout)
         console.print(f"{name}: {model.num_params():,} parameters")
-        result = fit(model, inputs["train"], labels["train"], inputs["valid"], labels["valid"], table, profile.fit,
-                     profile.seed, name, teacher=teacher, fold_readouts=folds)
+        result = fit(model, inputs["train"], labels["train"], inputs["valid"], labels["valid"], keys, profile.fit,
+                     profile.seed, name, teacher=teacher)
         models[name], results[name] = model, result
-        predictions[name] = {split: predict(model, inputs[split], table, fold_readouts=folds) for split in inputs}
+        predictions[name] = {split: predict(model, inputs[split], keys) for split in inputs}
 
     stages.run("teacher-side credit model", train_one, "teacher", tables["teacher"])
     stages.run(
@@ -257,8 +276,8 @@ def _train(args: argparse.Namespace, profile: Profile, version: str, root: Path,
                 "retention": evaluate.retention(scores),
                 "encoder_seconds_per_text": encoder_report["encode_seconds_per_text"],
             },
-            "text_readout_alone": {  # the ridge read-out of each encoder's field texts, no numbers, no sequence
-                name: evaluate.readout_metrics(readout_alone(name, "test"), test_labels, prep) for name in tables
+            "text_readout_alone": {  # each ridge read-out of the field texts: no numbers, no sequence
+                name: evaluate.readout_metrics(readout_alone(name, "test"), test_labels, prep) for name in (*tables, "lexical")
             },
             "risk_vs_oracle_observable": (
                 (scores["student"]["risk"]["auc"] - 0.5) / (scores["oracle_observable"]["risk"]["auc"] - 0.5)
@@ -286,6 +305,7 @@ def _train(args: argparse.Namespace, profile: Profile, version: str, root: Path,
             "config": asdict(profile.model),
             "dims": asdict(dims),
             "text_dim": {name: model.text_dim for name, model in models.items()},
+            "vocab_size": vocab_size,
             "encoder": {name: path.relative_to(work).as_posix() for name, path in encoders.items()},
         }, indent=2))
         risk_by_month = {}

@@ -86,6 +86,10 @@ class CreditModelConfig:
     cell_buckets: int = 4096  # hashed geohash-6 cells of the records (0 = no cell)
     readout_folds: int = 5  # cross-fitting folds (by user) of the text read-out (ml.model.readout)
     readout_ridge: float = 3.0e-3  # its ridge penalty, per row, on standardised field means
+    lexical_buckets: int = 65536  # hashed word-piece pairs of the lexical read-out (ml.model.lexical)
+    lexical_ridge_risk: float = 10.0  # the lexical read-out's ridge penalties (scikit-learn's alpha), per task
+    lexical_ridge_age: float = 0.3
+    lexical_ridge_income: float = 1.0
     ple_levels: int = 2  # CGC extraction levels
     experts_shared: int = 2  # shared experts per level
     experts_per_task: int = 2  # task-specific experts per task and level

@@ -13,12 +13,14 @@ PLE is Tang et al. (RecSys 2020): each CGC level has ``experts_shared`` and, per
 ``experts_task``; a task's ``gate`` mixes its own and the shared experts with a softmax, and
 every level but the last also mixes all experts into the next level's shared input.
 
-Each field key's vector is ``project_text(encoder embedding)``: the learned projection
-(``text_proj_dim``) followed by the key's text read-out scores (``ml.model.readout``, a fixed
-closed-form map). Training projects the frozen embedding table and gathers each slot's row;
-scoring gathers the same rows from the embedding cache. One path for both. The read-out, summed
-over fields, also enters each task's output linearly (``readout_gain``): the towers learn what
-the record sequence adds to what the bag of texts already says.
+Each field key's vector is ``project_text(encoder embedding, lexical scores)``: the learned
+projection (``text_proj_dim``), then the key's two text read-outs, fixed closed-form maps: the
+scores of its encoder vector (``ml.model.readout``) and of its word pieces
+(``ml.model.lexical``, ``lexical_scores`` of its token ids). Training projects the frozen
+embedding table and gathers each slot's row; scoring gathers the same rows from the embedding
+cache. One path for both. The read-outs, summed over fields, also enter each task's output
+linearly (``readout_gain``): the towers learn what the record sequence adds to what the bag of
+texts already says.
 """
 
 from __future__ import annotations
@@ -26,16 +28,19 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from ml.configs import CreditModelConfig
-from ml.model.readout import FIELDS, N_SCORES, OUTPUTS
+from ml.model.lexical import lexical_scores
+from ml.model.readout import FIELDS, N_SCORES, OUTPUTS, CrossFitted
 from ml.preprocessing import Preprocessing
 
 TASKS = ("risk", "age", "income")
 N_AGE_BUCKETS = 4
+READOUTS = ("vector", "lexical")  # a key's two read-outs, in the order its vector carries them
 
 
 @dataclass
@@ -125,8 +130,8 @@ class RecordBag(nn.Module):
     instant noodles show up. Attention can learn such sums, but slowly from a few thousand noisy
     labels; this token hands them over. Per record kind (ride, delivery): the share of each
     payment method, status and local hour, the mean record numerics and the record count; with
-    text, per field (``FIELDS``) the mean projected vector and the mean read-out scores over the
-    slots that hold one, and how many slots there are. Batch normalisation puts these means,
+    text, per field (``FIELDS``) the mean projected vector and the mean scores of both read-outs
+    over the slots that hold one, and how many slots there are. Batch normalisation puts these means,
     which vary little between users, on one scale.
     """
 
@@ -137,14 +142,14 @@ class RecordBag(nn.Module):
         self.register_buffer("hour_onehot", torch.eye(24), persistent=False)
         self.use_text = use_text
         per_kind = dims.n_payment + dims.n_status + 24 + dims.record_numeric + 1
-        per_field = config.text_proj_dim + len(OUTPUTS) + 1
+        per_field = config.text_proj_dim + len(READOUTS) * len(OUTPUTS) + 1
         width = 2 * per_kind + (len(FIELDS) * per_field if use_text else 0)
         self.scale = nn.BatchNorm1d(width)
         self.proj = nn.Sequential(nn.Linear(width, config.d_model), nn.GELU(), nn.Linear(config.d_model, config.d_model))
         self.norm = nn.LayerNorm(config.d_model)
 
     def forward(self, record: dict[str, torch.Tensor], fields: torch.Tensor | None) -> torch.Tensor:
-        """record: (B, T) each, record_numeric (B, T, 3); fields (B, F, r + 1 + 6) from ``CreditModel.text_bag`` -> (B, 1, C)."""
+        """record: (B, T) each, record_numeric (B, T, 3); fields (B, F, r + 1 + 12) from ``CreditModel.text_bag`` -> (B, 1, C)."""
         attributes = torch.cat(
             [
                 self.payment_onehot[record["record_payment"]],
@@ -296,17 +301,24 @@ class CreditOutput:
 class CreditModel(nn.Module):
     """Fusion + PLE + towers for risk, age bucket and income. ``text_dim=None``: the no-text model."""
 
-    def __init__(self, config: CreditModelConfig, dims: InputDims, text_dim: int | None) -> None:
+    def __init__(
+        self, config: CreditModelConfig, dims: InputDims, text_dim: int | None, vocab_size: int | None = None
+    ) -> None:
+        """``vocab_size``: of the encoders' tokenizer, which numbers the lexical read-out's word pieces."""
         super().__init__()
-        self.config, self.dims, self.text_dim = config, dims, text_dim
+        self.config, self.dims, self.text_dim, self.vocab_size = config, dims, text_dim, vocab_size
         use_text = text_dim is not None
         self.text_proj = nn.Linear(text_dim, config.text_proj_dim) if use_text else None
-        if use_text:  # the closed-form text read-out (ml.model.readout), set by set_readout before training
+        if use_text:  # the closed-form text read-outs (ml.model.readout, ml.model.lexical), set by set_readout
+            n_lexical = vocab_size + config.lexical_buckets
+            n_out = len(READOUTS) * len(OUTPUTS)
             self.register_buffer("readout_weight", torch.zeros(text_dim, N_SCORES))
-            self.register_buffer("readout_bias", torch.zeros(len(OUTPUTS)))
-            self.register_buffer("readout_shift", torch.zeros(len(OUTPUTS)))
-            self.register_buffer("readout_scale", torch.ones(len(OUTPUTS)))
-            self.readout_gain = nn.Linear(len(OUTPUTS), len(OUTPUTS))  # the read-out's linear part of each task's output
+            self.register_buffer("readout_lexical_idf", torch.zeros(n_lexical))
+            self.register_buffer("readout_lexical_weight", torch.zeros(n_lexical, N_SCORES))
+            self.register_buffer("readout_bias", torch.zeros(n_out))  # vector read-out's, then lexical's
+            self.register_buffer("readout_shift", torch.zeros(n_out))
+            self.register_buffer("readout_scale", torch.ones(n_out))
+            self.readout_gain = nn.Linear(n_out, len(OUTPUTS))  # the read-outs' linear part of each task's output
             self.register_buffer("own_field", torch.eye(len(FIELDS)).view(1, len(FIELDS), len(FIELDS), 1), persistent=False)
         self.records = RecordEmbedding(config, dims, use_text)
         self.numeric = NumericToken(config, dims)
@@ -331,12 +343,12 @@ class CreditModel(nn.Module):
         numeric: torch.Tensor,
         categorical: torch.Tensor,
     ) -> CreditOutput:
-        """field_vectors (B, T, S, r + F * 6): each slot's key vector (``project_text``); field_present (B, T, S)."""
+        """field_vectors (B, T, S, r + 2 * F * 6): each slot's key vector (``project_text``); field_present (B, T, S)."""
         text = text_present = fields = readout = None
         if self.text_proj is not None:
             r = self.config.text_proj_dim
             text, text_present = combine_fields(field_vectors[..., :r], field_present)  # (B, T, 2, r), (B, T, 2)
-            fields, readout = self.text_bag(field_vectors, field_present, record["record_type"])  # (B, F, r + 7), (B, 6)
+            fields, readout = self.text_bag(field_vectors, field_present, record["record_type"])  # (B, F, r + 13), (B, 12)
         summary = [self.numeric(numeric, categorical), self.bag(record, fields)]
         n = len(summary)
         tokens = torch.cat([*summary, self.records(record, text, text_present)], dim=1)  # (B, n + T, C)
@@ -362,35 +374,75 @@ class CreditModel(nn.Module):
     def text_bag(
         self, field_vectors: torch.Tensor, field_present: torch.Tensor, record_type: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Per field: mean projected vector, log slot count, mean read-out scores (B, F, r + 1 + 6); the read-out (B, 6).
+        """Per field: mean projected vector, log slot count, mean scores of both read-outs (B, F, r + 1 + 12); the read-outs (B, 12).
 
-        The read-out is the ridge's prediction, sum over fields of each field's mean scores plus
+        A read-out is the ridge's prediction, sum over fields of each field's mean scores plus
         the bias, standardised by the spread of the training rows' out-of-fold read-outs.
         """
         r = self.config.text_proj_dim
-        means, counts = field_means(field_vectors, field_present, record_type)  # (B, F, r + F * 6), (B, F)
-        own = (means[..., r:].unflatten(-1, (len(FIELDS), len(OUTPUTS))) * self.own_field).sum(2)  # (B, F, 6): field f's own scores
-        readout = (own.sum(1) + self.readout_bias - self.readout_shift) / self.readout_scale  # (B, 6)
+        means, counts = field_means(field_vectors, field_present, record_type)  # (B, F, r + 2 * F * 6), (B, F)
+        scores = means[..., r:].unflatten(-1, (len(READOUTS), len(FIELDS), len(OUTPUTS)))  # (B, F, 2, F, 6)
+        own = (scores * self.own_field.unsqueeze(2)).sum(3).flatten(2)  # (B, F, 12): field f's own scores, per read-out
+        readout = (own.sum(1) + self.readout_bias - self.readout_shift) / self.readout_scale  # (B, 12)
         fields = torch.cat([means[..., :r], torch.log1p(counts).unsqueeze(-1) / 4.0, own / self.readout_scale], dim=-1)
         return fields, readout
 
-    def project_text(self, embeddings: torch.Tensor, readout_weight: torch.Tensor | None = None) -> torch.Tensor:
-        """Field keys' encoder embeddings to the vectors the head reads and the cache stores: (N, d) -> (N, r + F * 6).
+    def lexical_scores(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
+        """Keys' lexical read-out scores from their token ids (``ml.model.lexical``): (B, L) -> (B, F * 6).
 
-        ``readout_weight``: a cross-fitting fold's read-out instead of the model's own (training rows only).
+        ``weight``: a cross-fitting fold's lexical read-out instead of the model's own (training rows only).
+        """
+        weight = self.readout_lexical_weight if weight is None else weight
+        return lexical_scores(
+            input_ids, attention_mask, self.readout_lexical_idf, weight, self.vocab_size, self.config.lexical_buckets
+        )
+
+    def project_text(
+        self, embeddings: torch.Tensor, lexical: torch.Tensor, readout_weight: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Field keys' encoder embeddings and lexical scores to the vectors the head reads and the cache stores.
+
+        (N, d), (N, F * 6) -> (N, r + 2 * F * 6). ``readout_weight``: a cross-fitting fold's vector
+        read-out instead of the model's own (training rows only; ``lexical`` then is that fold's too).
         """
         weight = self.readout_weight if readout_weight is None else readout_weight
-        return torch.cat([self.text_proj(embeddings), embeddings @ weight], dim=-1)
+        return torch.cat([self.text_proj(embeddings), embeddings @ weight, lexical], dim=-1)
 
     @property
     def field_dim(self) -> int:
         """Width of a key's vector in the head and the cache."""
-        return self.config.text_proj_dim + N_SCORES
+        return self.config.text_proj_dim + len(READOUTS) * N_SCORES
 
-    def set_readout(self, weight: torch.Tensor, bias: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor) -> None:
-        """The text read-out fitted on every training row (``ml.model.readout.cross_fit``)."""
-        for name, value in (("weight", weight), ("bias", bias), ("shift", shift), ("scale", scale)):
+    def set_readout(self, vector: CrossFitted, lexical: CrossFitted, idf: np.ndarray) -> None:
+        """The text read-outs fitted on every training row (``ml.model.readout``, ``ml.model.lexical``)."""
+        values = {
+            "weight": vector.full.weight,
+            "lexical_idf": idf,
+            "lexical_weight": lexical.full.weight,
+            "bias": np.concatenate([vector.full.bias, lexical.full.bias]),
+            "shift": np.concatenate([vector.shift, lexical.shift]),
+            "scale": np.concatenate([vector.scale, lexical.scale]),
+        }
+        for name, value in values.items():
             getattr(self, f"readout_{name}").copy_(torch.as_tensor(value, dtype=torch.float32))
+        self._start_from_the_lexical_read_out(lexical.shift, lexical.scale)
+
+    @torch.no_grad()
+    def _start_from_the_lexical_read_out(self, shift: np.ndarray, scale: np.ndarray) -> None:
+        """Initialise ``readout_gain`` so each task's output starts as the lexical read-out's prediction.
+
+        The read-out predicts a probability (risk, each age bucket) or the normalised income; a
+        first-order expansion of each output's link around the training mean maps it to a logit:
+        d logit(p) = dp / (p (1 - p)), d log(p) = dp / p, and tanh is the identity near 0. The
+        towers then learn what the records add, from a start that already reads the texts.
+        """
+        p = np.clip(shift, 0.01, 0.99)
+        slope = np.array([1 / (p[0] * (1 - p[0])), *(1 / p[1:5]), 1.0]) * scale  # per unit of the standardised read-out
+        start = np.array([np.log(p[0] / (1 - p[0])), *np.log(p[1:5]), shift[5]])
+        lexical = len(OUTPUTS) + np.arange(len(OUTPUTS))  # the lexical half of the read-out inputs
+        self.readout_gain.weight.zero_()
+        self.readout_gain.weight[np.arange(len(OUTPUTS)), lexical] = torch.as_tensor(slope, dtype=torch.float32)
+        self.readout_gain.bias.copy_(torch.as_tensor(start, dtype=torch.float32))
 
     def num_params(self) -> int:
         return sum(p.numel() for p in self.parameters())

@@ -1,7 +1,8 @@
 """Training loop and batch prediction for the credit models (plain PyTorch, no trainer library).
 
-The encoder is frozen here: every distinct field key was embedded once into ``table`` (row 0
-is the zero vector for "no text"), and a batch gathers its records' field vectors from it.
+The encoder is frozen here: every distinct field key was embedded once into a ``KeyTable``
+(row 0 is "no text") with its lexical read-out scores, and a batch gathers its records' field
+vectors from it.
 The model has no record positions (each token carries its own hour and recency), so a batch
 moves its real records to the front and drops the padding columns, and batches group
 user-months of similar record counts: the median user-month has 19 of 40 record slots, and
@@ -29,10 +30,46 @@ from ml import metrics
 from ml.configs import FitConfig
 from ml.model.credit_model import TASKS, CreditModel, CreditOutput
 from ml.model.losses import UncertaintyWeighting, label_losses, prediction_losses
+from ml.model.readout import CrossFitted
 from ml.preprocessing import records_first, take_records
+from ml.text.encoder import FieldEncoder
 from ml.text.batches import bucketed_batches
 
 RECORD_KEYS = ("record_type", "record_hour", "record_payment", "record_status", "record_cell", "record_numeric")
+
+
+@dataclass
+class KeyTable:
+    """Every distinct field key as a credit model reads it in training: row 0 is "no key"."""
+
+    embeddings: torch.Tensor  # (K + 1, d) the frozen encoder's vectors
+    lexical: torch.Tensor  # (K + 1, F * 6) lexical read-out scores of the model's own (full) fit
+    folds: list[tuple[torch.Tensor, torch.Tensor]]  # per cross-fitting fold: (vector read-out weight, lexical scores)
+
+    @classmethod
+    @torch.no_grad()
+    def build(
+        cls, model: CreditModel, embeddings: torch.Tensor, tokens: dict[str, torch.Tensor],
+        vector: CrossFitted | None = None, lexical: CrossFitted | None = None, chunk: int = 2048,
+    ) -> "KeyTable":
+        """The keys' lexical scores (``tokens`` from ``key_tokens``) through ``model.lexical_scores``, the
+        function the exported encoder runs: the model's own and, with the cross-fitted read-outs, each fold's."""
+
+        def scores(weight: torch.Tensor | None) -> torch.Tensor:
+            ids, mask = tokens["input_ids"], tokens["attention_mask"]
+            return torch.cat([model.lexical_scores(ids[i : i + chunk], mask[i : i + chunk], weight) for i in range(0, len(ids), chunk)])
+
+        folds = [] if vector is None else [
+            (torch.from_numpy(v.weight), scores(torch.from_numpy(lex.weight))) for v, lex in zip(vector.folds, lexical.folds)
+        ]
+        return cls(embeddings, scores(None), folds)
+
+
+def key_tokens(encoder: FieldEncoder, keys: list[str]) -> dict[str, torch.Tensor]:
+    """Padded token ids and mask of ``keys`` as a ``KeyTable`` rows them: row 0, no key, has no token."""
+    tokens = encoder.tokenize(["", *keys])
+    tokens["attention_mask"][0] = 0
+    return tokens
 
 
 @dataclass
@@ -96,17 +133,14 @@ class FitResult:
     seconds: float = 0.0
 
 
-def to_batch(
-    model: CreditModel, inputs: ModelInputs, index: np.ndarray, table: torch.Tensor | None,
-    fold_readouts: list[torch.Tensor] | None = None,
-) -> dict:
+def to_batch(model: CreditModel, inputs: ModelInputs, index: np.ndarray, table: KeyTable | None) -> dict:
     """Tensors of one batch; each text slot gets its key's embedding through the model's projection.
 
     Real records move to the front, in their order, and padding columns beyond the batch's
     longest user-month are dropped: the outputs are the same, since padding is masked and the
     model reads no record positions. Only the keys the batch uses are projected. A training
-    row with a cross-fitting fold reads its keys' scores from that fold's read-out
-    (``fold_readouts``), fitted without its user (``ml.model.readout``).
+    row with a cross-fitting fold reads its keys' scores from that fold's read-outs
+    (``table.folds``), fitted without its user (``ml.model.readout``).
     """
     front = records_first(inputs.records["record_type"][index])  # (B, T') real records first
 
@@ -123,14 +157,15 @@ def to_batch(
     if table is not None and model.text_proj is not None:
         slots = torch.from_numpy(records_of(inputs.slot_index).astype(np.int64))  # (B, T', S)
         keys, position = torch.unique(slots, return_inverse=True)
-        embeddings = table[keys]
-        fold = None if inputs.fold is None or fold_readouts is None else inputs.fold[index]
+        embeddings = table.embeddings[keys]
+        own = model.project_text(embeddings, table.lexical[keys])
+        fold = None if inputs.fold is None or not table.folds else inputs.fold[index]
         # F.embedding, not indexing: its backward sums each key's gradients in a fixed order (reproducible)
         if fold is None or (fold < 0).all():
-            batch["field_vectors"] = F.embedding(position, model.project_text(embeddings))  # (B, T', S, D)
+            batch["field_vectors"] = F.embedding(position, own)  # (B, T', S, D)
         else:
-            versions = [model.project_text(embeddings, w) for w in fold_readouts] + [model.project_text(embeddings)]
-            which = torch.from_numpy(np.where(fold < 0, len(fold_readouts), fold)).view(-1, 1, 1)  # (B, 1, 1)
+            versions = [model.project_text(embeddings, lexical[keys], weight) for weight, lexical in table.folds] + [own]
+            which = torch.from_numpy(np.where(fold < 0, len(table.folds), fold)).view(-1, 1, 1)  # (B, 1, 1)
             batch["field_vectors"] = F.embedding(which * len(keys) + position, torch.cat(versions))  # (B, T', S, D)
         batch["field_present"] = slots > 0  # (B, T', S)
     return batch
@@ -150,8 +185,7 @@ def validation_score(pred: Predictions, labels: Labels) -> dict[str, float]:
 
 @torch.no_grad()
 def predict(
-    model: CreditModel, inputs: ModelInputs, table: torch.Tensor | None, batch_size: int = 1024,
-    fold_readouts: list[torch.Tensor] | None = None,
+    model: CreditModel, inputs: ModelInputs, table: KeyTable | None, batch_size: int = 1024
 ) -> Predictions:
     """Batches of similar record counts; the outputs come back in the rows' order."""
     model.eval()
@@ -159,7 +193,7 @@ def predict(
     by_length = np.argsort(inputs.record_counts(), kind="stable")
     for start in range(0, len(inputs), batch_size):
         index = by_length[start : start + batch_size]
-        out = model(**to_batch(model, inputs, index, table, fold_readouts))
+        out = model(**to_batch(model, inputs, index, table))
         risk.append(out.risk_logit.numpy())
         age.append(out.age_logits.numpy())
         income.append(out.income.numpy())
@@ -176,16 +210,15 @@ def fit(
     train_labels: Labels,
     valid: ModelInputs,
     valid_labels: Labels,
-    table: torch.Tensor | None,
+    table: KeyTable | None,
     config: FitConfig,
     seed: int,
     name: str,
     teacher: Predictions | None = None,
-    fold_readouts: list[torch.Tensor] | None = None,
 ) -> FitResult:
     """Train ``model`` in place; ``teacher`` (its predictions on ``train``) turns on distillation.
 
-    ``fold_readouts``: the cross-fitted text read-outs that ``train.fold`` points at.
+    ``train.fold`` points the training rows at ``table.folds``, the cross-fitted text read-outs.
     """
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
@@ -214,7 +247,7 @@ def fit(
         bar = tqdm(batches, desc=f"{name} epoch {epoch + 1}/{config.epochs}", unit="batch", leave=False)
         for batch_rows in bar:
             index = np.asarray(batch_rows)
-            out: CreditOutput = model(**to_batch(model, train, index, table, fold_readouts))
+            out: CreditOutput = model(**to_batch(model, train, index, table))
             labels = {
                 "risk": torch.from_numpy(train_labels.risk[index]),
                 "age": torch.from_numpy(train_labels.age[index]),

@@ -95,13 +95,15 @@ def test_per_key_scores_reproduce_the_ridge_prediction() -> None:
     assert np.allclose(per_row, direct, atol=1e-5)
 
 
-def test_the_model_reads_the_same_read_out_from_its_key_vectors() -> None:
-    """CreditModel's field means over (projection | scores) vectors give the read-out ``user_readout`` computes."""
+def test_the_model_reads_the_same_read_outs_from_its_key_vectors() -> None:
+    """CreditModel's field means over (projection | vector scores | lexical scores) give both read-outs as ``user_readout``."""
     from ml.configs import CreditModelConfig
+    from ml.model import lexical
     from ml.model.credit_model import CreditModel, InputDims
+    from ml.model.fit import KeyTable
 
     rng = np.random.default_rng(4)
-    n_rows, n_keys, d, r = 6, 30, 5, 3
+    n_rows, n_keys, d, r, vocab, buckets = 6, 30, 5, 3, 20, 16
     table = np.vstack([np.zeros((1, d)), rng.normal(size=(n_keys, d))])
     positions = [(t, s) for t in range(20) for s in (0, 1)] + [(t, s) for t in range(20, 40) for s in (0, 2, 3, 4, 5)]
     rows, records, slots = [], [], []
@@ -113,22 +115,39 @@ def test_the_model_reads_the_same_read_out_from_its_key_vectors() -> None:
     fields = slot_fields(records, slots, 20)
     bags = field_bags(rows, fields, table_rows, table, n_rows)
     targets = np.column_stack([rng.random((n_rows, 5)), rng.normal(size=n_rows)])
-    fitted = cross_fit(bags, targets, np.arange(n_rows), n_folds=2, ridge=0.1, seed=1)
+    vector = cross_fit(bags, targets, np.arange(n_rows), n_folds=2, ridge=0.1, seed=1)
+    # keys of 1..5 random word pieces between [CLS] (id 2) and [SEP] (id 3), padded; row 0 no key
+    lengths = rng.integers(1, 6, n_keys + 1)
+    ids = np.zeros((n_keys + 1, 7), np.int64)
+    mask = np.zeros_like(ids)
+    for k in range(1, n_keys + 1):
+        ids[k, : lengths[k] + 2] = [2, *rng.integers(5, vocab, lengths[k]), 3]
+        mask[k, : lengths[k] + 2] = 1
+    idf = lexical.fit_idf(ids[1:], mask[1:], vocab, buckets)
+    keys = lexical.key_matrix(ids, mask, idf, vocab, buckets)
+    lexical_bags = lexical.field_bags(rows, fields, table_rows, keys, n_rows)
+    lexical_fit = lexical.cross_fit(lexical_bags, targets, vector.fold_of_row, [0.1, 0.1, 0.1])
 
-    config = CreditModelConfig(text_proj_dim=r, d_model=8, n_heads=2, n_layers=1, expert_hidden=8, tower_hidden=4)
+    config = CreditModelConfig(text_proj_dim=r, d_model=8, n_heads=2, n_layers=1, expert_hidden=8, tower_hidden=4, lexical_buckets=buckets)
     dims = InputDims(n_numeric=2, categorical_cardinalities=[2] * 5, n_payment=3, n_status=3, cell_buckets=8, n_records=40, n_slots=6)
-    model = CreditModel(config, dims, text_dim=d)
-    model.set_readout(*(torch.from_numpy(a) for a in (fitted.full.weight, fitted.full.bias, fitted.shift, fitted.scale)))
-    vectors = model.project_text(torch.tensor(table, dtype=torch.float32))  # (keys + 1, r + 24)
+    model = CreditModel(config, dims, text_dim=d, vocab_size=vocab)
+    model.set_readout(vector, lexical_fit, idf)
+    embeddings = torch.tensor(table, dtype=torch.float32)
+    key_table = KeyTable.build(model, embeddings, {"input_ids": torch.from_numpy(ids), "attention_mask": torch.from_numpy(mask)})
+    vectors = model.project_text(embeddings, key_table.lexical)  # (keys + 1, r + 2 * 24)
     slot_rows = torch.zeros(n_rows, 40, 6, dtype=torch.long)
     slot_rows[rows, records, slots] = torch.from_numpy(table_rows)
     record_type = torch.where(torch.arange(40) < 20, 1, 2).expand(n_rows, 40)
-    _, standardised = model.text_bag(vectors[slot_rows], slot_rows > 0, record_type)  # (B, 6)
-    in_model = standardised.detach().numpy() * fitted.scale + fitted.shift  # the read-out before standardising
-    key_scores = table[table_rows] @ fitted.full.weight
-    expected = user_readout(rows, fields, key_scores, fitted.full.bias, n_rows)
-    assert np.allclose(in_model, expected, atol=1e-4)
-    assert np.allclose(expected, bags @ _bag_weight(fitted.full.weight) + fitted.full.bias, atol=1e-4)
+    _, standardised = model.text_bag(vectors[slot_rows], slot_rows > 0, record_type)  # (B, 12)
+    scale = np.concatenate([vector.scale, lexical_fit.scale])
+    shift = np.concatenate([vector.shift, lexical_fit.shift])
+    in_model = standardised.detach().numpy() * scale + shift  # the read-outs before standardising
+    from_vectors = user_readout(rows, fields, table[table_rows] @ vector.full.weight, vector.full.bias, n_rows)
+    from_pieces = user_readout(rows, fields, (keys @ lexical_fit.full.weight)[table_rows], lexical_fit.full.bias, n_rows)
+    assert np.allclose(in_model[:, :6], from_vectors, atol=1e-4)
+    assert np.allclose(in_model[:, 6:], from_pieces, atol=1e-4)
+    assert np.allclose(from_vectors, bags @ _bag_weight(vector.full.weight) + vector.full.bias, atol=1e-4)
+    assert np.allclose(from_pieces, lexical_bags @ _bag_weight(lexical_fit.full.weight) + lexical_fit.full.bias, atol=1e-4)
 
 
 @pytest.mark.parametrize("n_folds", [2, 5])

@@ -112,6 +112,7 @@ def test_metrics_json_has_every_key(trained) -> None:
     for split in ("train", "valid", "test"):
         assert metrics["row_counts"][split]["risk_label"] > 0
     assert metrics["seed"] == 7 and metrics["stage_seconds"]["teacher-side credit model"] > 0
+    assert set(metrics["text_readout_alone"]) == {"teacher", "student", "lexical"}
     # the oracle sees the truth: nothing trained on data beats its risk AUC
     assert metrics["models"]["oracle"]["risk"]["auc"] >= metrics["models"]["oracle_observable"]["risk"]["auc"] - 0.02
 

@@ -1,0 +1,130 @@
+"""The lexical read-out: a cross-fitted ridge on the word pieces of each field key.
+
+Why, beside the read-out of the key vectors (``ml.model.readout``). The encoder is frozen and
+its mean-pooled vector of a short key keeps what a masked-LM learnt is *typical* of the key,
+not every word of it: on the demo warehouse a ridge on the per-field mean key vectors reads a
+risk AUC of 0.618 and an age macro-F1 of 0.607 from the texts alone, where a TF-IDF of the
+same texts reads 0.641 and 0.627. The words themselves (a pawn shop, "pañales", "universidad")
+carry what the vectors blur. So the model reads both: the vectors through the read-out and the
+fusion, and the key's word pieces through this lexical read-out.
+
+A key's lexical features are its word pieces (the encoder's own tokenizer, [CLS] and [SEP]
+left out) and their adjacent pairs hashed into ``buckets``, each weighted by its inverse
+document frequency over the training months' keys and the whole L2-normalised per key, as in
+TF-IDF. A pair or piece no training key holds weighs 0. Like the vector read-out, the ridge is
+linear and a user-month's bag a mean over its slots per field, so its read-out is per field
+the mean of a per-key score: each key carries 4 x 6 lexical scores, computed from its token
+ids (``lexical_scores``, the same function in training and in the exported ONNX encoder) and
+cached with its vector. The fit is cross-fitted by user exactly as the vector read-out, with
+the same folds.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from scipy import sparse
+from sklearn.linear_model import Ridge
+from tqdm.auto import tqdm
+
+from ml.model.readout import FIELDS, OUTPUTS, TARGET_GROUPS, CrossFitted, Readout
+
+PAIR_MULTIPLIER = 1_000_003  # a prime above any vocabulary: (a, b) -> a * P + b is injective before the modulo
+
+
+def token_features(input_ids: torch.Tensor, attention_mask: torch.Tensor, vocab_size: int, buckets: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Feature index and presence of each word piece and adjacent pair of padded keys.
+
+    input_ids, attention_mask (B, L) -> features (B, 2L - 1) int64, present (B, 2L - 1) bool.
+    Pieces are ids ``0..vocab_size-1``; a pair (a, b) is ``vocab_size + (a * P + b) % buckets``.
+    The first and last real positions ([CLS], [SEP]) are no word piece.
+    """
+    length = attention_mask.sum(1, keepdim=True)  # (B, 1)
+    position = torch.arange(input_ids.shape[1], device=input_ids.device).unsqueeze(0)  # (1, L)
+    piece = (attention_mask > 0) & (position >= 1) & (position < length - 1)  # (B, L)
+    pair = vocab_size + torch.remainder(input_ids[:, :-1] * PAIR_MULTIPLIER + input_ids[:, 1:], buckets)  # (B, L-1)
+    features = torch.cat([input_ids, pair], dim=1)
+    present = torch.cat([piece, piece[:, :-1] & piece[:, 1:]], dim=1)
+    return features, present
+
+
+def lexical_scores(
+    input_ids: torch.Tensor, attention_mask: torch.Tensor, idf: torch.Tensor, weight: torch.Tensor, vocab_size: int, buckets: int
+) -> torch.Tensor:
+    """Each key's lexical read-out scores: (B, L) ids -> (B, F * 6) = normalised TF-IDF features @ ``weight``.
+
+    idf (n_features,), weight (n_features, F * 6). A key without a word piece scores 0.
+    """
+    features, present = token_features(input_ids, attention_mask, vocab_size, buckets)
+    w = idf[features] * present.to(idf.dtype)  # (B, 2L-1): each occurrence's IDF
+    norm = w.pow(2).sum(1, keepdim=True).sqrt().clamp(min=1e-12)  # (B, 1)
+    return ((w / norm).unsqueeze(-1) * weight[features]).sum(1)  # (B, F * 6)
+
+
+def key_matrix(input_ids: np.ndarray, attention_mask: np.ndarray, idf: np.ndarray, vocab_size: int, buckets: int) -> sparse.csr_matrix:
+    """(keys x n_features) normalised TF-IDF rows: ``key_matrix(...) @ weight`` equals ``lexical_scores``."""
+    features, present = token_features(torch.from_numpy(input_ids), torch.from_numpy(attention_mask), vocab_size, buckets)
+    features, present = features.numpy(), present.numpy()
+    w = idf[features] * present
+    w = w / np.maximum(np.sqrt((w ** 2).sum(1, keepdims=True)), 1e-12)
+    rows = np.broadcast_to(np.arange(len(features))[:, None], features.shape)
+    keep = w != 0
+    return sparse.csr_matrix((w[keep], (rows[keep], features[keep])), shape=(len(features), vocab_size + buckets))
+
+
+def fit_idf(input_ids: np.ndarray, attention_mask: np.ndarray, vocab_size: int, buckets: int) -> np.ndarray:
+    """Smoothed IDF (as scikit-learn's) over ``keys``; 0 for a feature none of them holds."""
+    features, present = token_features(torch.from_numpy(input_ids), torch.from_numpy(attention_mask), vocab_size, buckets)
+    rows = np.broadcast_to(np.arange(len(features))[:, None], features.shape)[present.numpy()]
+    held = sparse.csr_matrix(
+        (np.ones(len(rows), np.float32), (rows, features.numpy()[present.numpy()])), shape=(len(features), vocab_size + buckets)
+    )
+    held.data[:] = 1.0  # duplicates summed on construction: count each key once
+    df = np.asarray(held.sum(0)).ravel()
+    return np.where(df > 0, np.log((1 + len(features)) / (1 + df)) + 1.0, 0.0).astype(np.float32)
+
+
+def field_bags(rows: np.ndarray, fields: np.ndarray, table_rows: np.ndarray, keys: sparse.csr_matrix, n_rows: int) -> sparse.csr_matrix:
+    """(N, F * n_features): each row's mean key features per field (``keys[table_rows]`` per slot), as the vector bags."""
+    cell = rows * len(FIELDS) + fields
+    counts = np.bincount(cell, minlength=n_rows * len(FIELDS)).astype(np.float64)
+    mean_of = sparse.csr_matrix((1.0 / counts[cell], (cell, table_rows)), shape=(n_rows * len(FIELDS), keys.shape[0]))
+    cells = (mean_of @ keys).tocoo()  # (N * F, n_features)
+    n_features = keys.shape[1]
+    return sparse.csr_matrix(
+        (cells.data, (cells.row // len(FIELDS), (cells.row % len(FIELDS)) * n_features + cells.col)),
+        shape=(n_rows, len(FIELDS) * n_features),
+    )
+
+
+def cross_fit(bags: sparse.csr_matrix, targets: np.ndarray, fold_of_row: np.ndarray, alphas: list[float]) -> CrossFitted:
+    """Ridge of each target group (``TARGET_GROUPS``, penalty ``alphas`` in that order) on ``bags``, per fold and on all rows.
+
+    ``fold_of_row``: the vector read-out's folds, so a training row's two read-outs both come
+    from fits that never saw its user.
+    """
+    n_folds = int(fold_of_row.max()) + 1
+    n_features = bags.shape[1] // len(FIELDS)
+    weights = np.zeros((n_folds + 1, bags.shape[1], len(OUTPUTS)))
+    biases = np.zeros((n_folds + 1, len(OUTPUTS)))
+    jobs = [(group, alpha, k) for group, alpha in zip(TARGET_GROUPS, alphas) for k in range(n_folds + 1)]
+    for group, alpha, k in tqdm(jobs, desc="lexical read-out", unit="fit", leave=False):
+        fit_rows = ~np.isnan(targets[:, group[0]]) & (fold_of_row != k)  # k == n_folds: every row
+        ridge = Ridge(alpha=alpha, solver="sparse_cg", tol=1e-6).fit(bags[fit_rows], targets[fit_rows][:, list(group)])
+        weights[k][:, list(group)] = ridge.coef_.reshape(len(group), -1).T
+        biases[k, list(group)] = ridge.intercept_
+    out_of_fold = np.zeros((len(fold_of_row), len(OUTPUTS)))
+    for k in range(n_folds):
+        mine = fold_of_row == k
+        out_of_fold[mine] = bags[mine] @ weights[k] + biases[k]
+    readouts = [_as_readout(weights[k], biases[k], n_features) for k in range(n_folds + 1)]
+    return CrossFitted(
+        full=readouts[-1], folds=readouts[:-1], fold_of_row=fold_of_row,
+        scale=(out_of_fold.std(0) + 1e-6).astype(np.float32), shift=out_of_fold.mean(0).astype(np.float32),
+    )
+
+
+def _as_readout(weight: np.ndarray, bias: np.ndarray, n_features: int) -> Readout:
+    """(F * n_features, 6) bag weights -> per-feature (n_features, F * 6), field-major as the vector read-out."""
+    per_feature = weight.reshape(len(FIELDS), n_features, len(OUTPUTS)).transpose(1, 0, 2).reshape(n_features, -1)
+    return Readout(per_feature.astype(np.float32), bias.astype(np.float32))
