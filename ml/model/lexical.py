@@ -27,7 +27,7 @@ from scipy import sparse
 from sklearn.linear_model import Ridge
 from tqdm.auto import tqdm
 
-from ml.model.readout import FIELDS, OUTPUTS, TARGET_GROUPS, CrossFitted, Readout
+from ml.model.readout import FIELDS, OUTPUTS, TARGET_GROUPS, CrossFitted, Readout, cross_fitted, field_mean_of
 
 PAIR_MULTIPLIER = 1_000_003  # a prime above any vocabulary: (a, b) -> a * P + b is injective before the modulo
 
@@ -86,10 +86,7 @@ def fit_idf(input_ids: np.ndarray, attention_mask: np.ndarray, vocab_size: int, 
 
 def field_bags(rows: np.ndarray, fields: np.ndarray, table_rows: np.ndarray, keys: sparse.csr_matrix, n_rows: int) -> sparse.csr_matrix:
     """(N, F * n_features): each row's mean key features per field (``keys[table_rows]`` per slot), as the vector bags."""
-    cell = rows * len(FIELDS) + fields
-    counts = np.bincount(cell, minlength=n_rows * len(FIELDS)).astype(np.float64)
-    mean_of = sparse.csr_matrix((1.0 / counts[cell], (cell, table_rows)), shape=(n_rows * len(FIELDS), keys.shape[0]))
-    cells = (mean_of @ keys).tocoo()  # (N * F, n_features)
+    cells = (field_mean_of(rows, fields, table_rows, keys.shape[0], n_rows) @ keys).tocoo()  # (N * F, n_features)
     n_features = keys.shape[1]
     return sparse.csr_matrix(
         (cells.data, (cells.row // len(FIELDS), (cells.row % len(FIELDS)) * n_features + cells.col)),
@@ -113,15 +110,8 @@ def cross_fit(bags: sparse.csr_matrix, targets: np.ndarray, fold_of_row: np.ndar
         ridge = Ridge(alpha=alpha, solver="sparse_cg", tol=1e-6).fit(bags[fit_rows], targets[fit_rows][:, list(group)])
         weights[k][:, list(group)] = ridge.coef_.reshape(len(group), -1).T
         biases[k, list(group)] = ridge.intercept_
-    out_of_fold = np.zeros((len(fold_of_row), len(OUTPUTS)))
-    for k in range(n_folds):
-        mine = fold_of_row == k
-        out_of_fold[mine] = bags[mine] @ weights[k] + biases[k]
     readouts = [_as_readout(weights[k], biases[k], n_features) for k in range(n_folds + 1)]
-    return CrossFitted(
-        full=readouts[-1], folds=readouts[:-1], fold_of_row=fold_of_row,
-        scale=(out_of_fold.std(0) + 1e-6).astype(np.float32), shift=out_of_fold.mean(0).astype(np.float32),
-    )
+    return cross_fitted(bags, weights, biases, fold_of_row, readouts)
 
 
 def _as_readout(weight: np.ndarray, bias: np.ndarray, n_features: int) -> Readout:

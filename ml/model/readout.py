@@ -53,13 +53,17 @@ def label_targets(frame: pd.DataFrame) -> np.ndarray:
     return y
 
 
-def field_bags(rows: np.ndarray, fields: np.ndarray, table_rows: np.ndarray, table: np.ndarray, n_rows: int) -> np.ndarray:
-    """(N, F * d) float64: each row's mean key vector per field (``table[table_rows]`` per slot), 0 without a slot."""
+def field_mean_of(rows: np.ndarray, fields: np.ndarray, table_rows: np.ndarray, n_keys: int, n_rows: int) -> sparse.csr_matrix:
+    """(N * F cells x keys): each slot's weight in its (row, field) cell's mean; ``@ table`` gives the cells' mean rows."""
     cell = rows * len(FIELDS) + fields  # one (row, field) cell per slot
     counts = np.bincount(cell, minlength=n_rows * len(FIELDS)).astype(np.float64)
-    mean_of = sparse.csr_matrix(
-        (1.0 / counts[cell], (cell, table_rows)), shape=(n_rows * len(FIELDS), len(table))
-    )  # (cells x keys): each slot's weight in its cell's mean; duplicate (cell, key) pairs add up
+    # duplicate (cell, key) pairs add up
+    return sparse.csr_matrix((1.0 / counts[cell], (cell, table_rows)), shape=(n_rows * len(FIELDS), n_keys))
+
+
+def field_bags(rows: np.ndarray, fields: np.ndarray, table_rows: np.ndarray, table: np.ndarray, n_rows: int) -> np.ndarray:
+    """(N, F * d) float64: each row's mean key vector per field (``table[table_rows]`` per slot), 0 without a slot."""
+    mean_of = field_mean_of(rows, fields, table_rows, len(table), n_rows)
     return np.asarray(mean_of @ table.astype(np.float64)).reshape(n_rows, len(FIELDS) * table.shape[1])
 
 
@@ -88,7 +92,7 @@ def cross_fit(
     Each target group keeps the sums of its rows (x x', x y', x, y, n); a fold's fit subtracts
     the fold's own sums, so K + 1 fits cost one pass over the data.
     """
-    n, width = bags.shape
+    width = bags.shape[1]
     fold_of_row = _user_folds(users, n_folds, seed)
     mean, std = bags.mean(0), bags.std(0) + 1e-6
     x = (bags - mean) / std
@@ -103,11 +107,19 @@ def cross_fit(
             sums = total if not mine.any() else tuple(a - b for a, b in zip(total, _sums(xg[mine], yg[mine])))
             w, b = _ridge(*sums, ridge)
             weights[k][:, list(group)], biases[k, list(group)] = w, b
-    out_of_fold = np.zeros((n, len(OUTPUTS)))
-    for k in range(n_folds):
+    readouts = [_as_readout(weights[k], biases[k], mean, std) for k in range(n_folds + 1)]
+    return cross_fitted(x, weights, biases, fold_of_row, readouts)
+
+
+def cross_fitted(x: np.ndarray | sparse.csr_matrix, weights: np.ndarray, biases: np.ndarray, fold_of_row: np.ndarray, readouts: list[Readout]) -> CrossFitted:
+    """``readouts`` (each fold's, then the full fit's) with the spread of the out-of-fold read-outs of ``x``'s rows.
+
+    x: the fit's design matrix (dense or sparse); weights (K + 1, width, 6), biases (K + 1, 6) in its space.
+    """
+    out_of_fold = np.zeros((x.shape[0], len(OUTPUTS)))
+    for k in range(len(readouts) - 1):
         mine = fold_of_row == k
         out_of_fold[mine] = x[mine] @ weights[k] + biases[k]
-    readouts = [_as_readout(weights[k], biases[k], mean, std) for k in range(n_folds + 1)]
     return CrossFitted(
         full=readouts[-1], folds=readouts[:-1], fold_of_row=fold_of_row,
         scale=(out_of_fold.std(0) + 1e-6).astype(np.float32), shift=out_of_fold.mean(0).astype(np.float32),
