@@ -8,7 +8,8 @@
   (-inf, e1], (e1, e2], ..., (ek, +inf). Nulls form a bin of their own.
   Proportions below var psi_epsilon (empty bins) are raised to it, so the log is finite:
       psi = sum over bins of (p_cur - p_base) * ln(p_cur / p_base)
-  tests/python/test_psi.py recomputes this with numpy to 1e-9.
+  The sum is exact_sum, so a rebuild gives the same bits; tests/python/test_psi.py
+  recomputes this with numpy to 1e-9.
 #}
 {% macro psi_by_period(long_relation, base_period) -%}
 {%- set n_bins = var('psi_bins') -%}
@@ -100,10 +101,10 @@ select
     feature_name,
     period,
     max(n_rows) as n_rows,
-    sum(
-        (greatest(share_current, {{ eps }}) - greatest(share_base, {{ eps }}))
-        * ln(greatest(share_current, {{ eps }}) / greatest(share_base, {{ eps }}))
-    ) as psi
+    {{ exact_sum(
+        '(greatest(share_current, ' ~ eps ~ ') - greatest(share_base, ' ~ eps ~ '))'
+        ~ ' * ln(greatest(share_current, ' ~ eps ~ ') / greatest(share_base, ' ~ eps ~ '))'
+    ) }} as psi
 from grid
 group by feature_name, period
 {%- endmacro %}

@@ -84,7 +84,7 @@ per_user as (
         sum(n_visits) as n_geo_points,
         count(*) as n_distinct_cells,
         max(visit_share) as top_cell_share,
-        -sum(visit_share * ln(visit_share)) as cell_entropy,
+        -{{ exact_sum('visit_share * ln(visit_share)') }} as cell_entropy,
         sum(n_night_visits) / sum(n_visits) as night_share,
         max(case when home_rank = 1 and n_night_visits > 0 then cell end) as home_geohash,
         max(case when work_rank = 1 and n_work_visits > 0 then cell end) as work_geohash

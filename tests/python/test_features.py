@@ -75,6 +75,7 @@ def test_order_and_geo_statistics(demo_build, spark) -> None:
     assert f["ride_spend_90d"] == pytest.approx(sum(10 * d for d in range(1, 27)))
     assert f["deliveries_30d"] == 3 and f["delivery_spend_30d"] == pytest.approx(600.0)
     assert f["delivery_avg_amount_30d"] == pytest.approx(200.0)
+    assert f["delivery_amount_std_180d"] == pytest.approx(100.0)  # sample std of 100, 200, 300
     assert f["active_days_30d"] == 26 and f["active_days_90d"] == 27  # 25 ride days + Jan 30; Jan 1 only in 90d
     assert f["cash_share_180d"] == pytest.approx(1.0)
     assert f["cancelled_share_180d"] == pytest.approx(0.0)

@@ -79,6 +79,11 @@ def test_selection_keeps_exactly_the_stable_features_that_vary_after_preprocessi
     for name, p in params.iterrows():
         values = pd.to_numeric(training[name], errors="coerce").astype(float)
         preprocessed = values.fillna(p["fill_value"]).clip(p["clip_low"], p["clip_high"])
+        # the order-independent aggregates (macros/exact_aggregates.sql) against pandas
+        observed = values.dropna()
+        if len(observed):
+            assert p["fill_value"] == pytest.approx(observed.mean(), rel=1e-9, abs=1e-9), name
+            assert p["std_value"] == pytest.approx(observed.std(ddof=0), rel=1e-6, abs=1e-6), name
         varies = preprocessed.nunique() > 1
         stable = selection.loc[name, "max_psi_train"] <= threshold
         assert selection.loc[name, "is_selected"] == (varies and stable), name

@@ -25,9 +25,9 @@ select
     feature_name,
     count(*) as n_rows,
     count(value) as n_non_null,
-    coalesce(avg(value), 0) as fill_value,
+    coalesce({{ exact_avg('value') }}, 0) as fill_value,
     percentile(value, 0.1) as clip_low,
     percentile(value, 0.9) as clip_high,
-    stddev_pop(value) as std_value
+    {{ exact_stddev('value', 'pop') }} as std_value
 from training_values
 group by feature_name
