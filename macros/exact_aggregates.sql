@@ -26,20 +26,20 @@
     count_if(not abs({{ expr }}) < {{ bound }}) = 0
 {%- endmacro %}
 
-{% macro exact_sum(expr) -%}
+{% macro _exact(aggregate, expr) -%}
     case
         when {{ _all_in_range(expr, '1e15') }}
-            then cast(sum({{ _fixed_point(expr, 38, 12, '1e15') }}) as double)
-        else sum({{ expr }})
+            then cast({{ aggregate }}({{ _fixed_point(expr, 38, 12, '1e15') }}) as double)
+        else {{ aggregate }}({{ expr }})
     end
 {%- endmacro %}
 
+{% macro exact_sum(expr) -%}
+    {{ _exact('sum', expr) }}
+{%- endmacro %}
+
 {% macro exact_avg(expr) -%}
-    case
-        when {{ _all_in_range(expr, '1e15') }}
-            then cast(avg({{ _fixed_point(expr, 38, 12, '1e15') }}) as double)
-        else avg({{ expr }})
-    end
+    {{ _exact('avg', expr) }}
 {%- endmacro %}
 
 {% macro exact_stddev(expr, kind='samp') -%}

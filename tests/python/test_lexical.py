@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -12,7 +13,7 @@ from sklearn.linear_model import Ridge
 
 from ml.configs import TokenizerConfig
 from ml.model import lexical
-from ml.model.readout import FIELDS, OUTPUTS, label_targets, slot_fields
+from ml.model.readout import FIELDS, OUTPUTS, label_targets, slot_fields, user_readout
 from ml.text.tokenizer import train_wordpiece
 
 KEYS = [
@@ -107,8 +108,6 @@ def _population(tokenizer, seed: int = 0, n_users: int = 50, months: int = 3):
     keys = lexical.key_matrix(ids, mask, idf, vocab, BUCKETS)
     bags = lexical.field_bags(rows, fields, table_rows, keys, n_rows)
     signal = np.asarray(bags @ rng.normal(size=bags.shape[1])).ravel()
-    import pandas as pd
-
     frame = pd.DataFrame({
         "risk_label": np.where(rng.random(n_rows) < 0.8, (signal + rng.normal(size=n_rows) > 0).astype(float), np.nan),
         "age_bucket": np.where(rng.random(n_rows) < 0.7, np.digitize(signal, np.quantile(signal, [0.25, 0.5, 0.75])), np.nan),
@@ -122,8 +121,6 @@ def test_full_fit_is_scikit_learns_ridge_and_decomposes_per_key(tokenizer) -> No
     p = _population(tokenizer)
     fitted = lexical.cross_fit(p["bags"], p["targets"], p["folds"], [1.0, 0.5, 2.0])
     key_scores = (p["keys"] @ fitted.full.weight)[p["table_rows"]]  # (slots, F*6)
-    from ml.model.readout import user_readout
-
     per_row = user_readout(p["rows"], p["fields"], key_scores, fitted.full.bias, p["bags"].shape[0])
     for column, alpha in ((0, 1.0), (2, 0.5), (5, 2.0)):
         has = ~np.isnan(p["targets"][:, column])
