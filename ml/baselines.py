@@ -5,8 +5,9 @@
 - ``gbm_text``: the same plus a bag of words of the user-month's field texts that is a fair
   rival for a model that reads text: TF-IDF of word 1-2 grams and character 3-5 grams, fitted
   on the training months, turned by linear models into per-task text scores, out of fold on
-  the training rows (grouped by user, so no user's own label leaks into its score), and
-  stacked into LightGBM.
+  the training rows (the folds of the credit model's text read-outs,
+  ``ml.dataset.cross_fitting_folds``: a row's score never saw its own label), and stacked into
+  LightGBM.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from joblib import Parallel, delayed
 from scipy import sparse
 from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 from sklearn.linear_model import LogisticRegression, Ridge
-from sklearn.model_selection import GroupKFold
 
 from ml.configs import BaselineConfig
 from ml.preprocessing import CATEGORICAL_FEATURES, Preprocessing
@@ -85,7 +85,7 @@ class TextScores:
             model.fit(x[labelled], labels[column].to_numpy()[labelled])
         return models
 
-    def fit_out_of_fold(self, train: pd.DataFrame) -> np.ndarray:
+    def fit_out_of_fold(self, train: pd.DataFrame, fold_of_row: np.ndarray) -> np.ndarray:
         """Fit vocabulary, IDF and the linear models on the training months; their out-of-fold scores."""
         counts = self.key_counts(train)
         seen = np.flatnonzero(np.asarray(counts.sum(axis=0)).ravel() > 0)
@@ -97,7 +97,7 @@ class TextScores:
         x = self.tfidf.fit(document_ngrams).transform(document_ngrams, copy=False)  # scaled in place: no second matrix
         labels = train[LABEL_COLUMNS].reset_index(drop=True)
         oof = np.zeros((len(train), 6))
-        folds = list(GroupKFold(n_splits=self.config.oof_folds).split(x, groups=train.user_id.to_numpy()))
+        folds = [(np.flatnonzero(fold_of_row != k), np.flatnonzero(fold_of_row == k)) for k in np.unique(fold_of_row)]
         # the folds' fits and the final one are independent: one per core (each solver is
         # single-threaded). joblib memory-maps x's arrays once for both workers; each slices its
         # rows. A large matrix stays in this process: the map and two slices would not fit.
@@ -161,14 +161,15 @@ def fit_gbm(
 
 
 def run_baselines(
-    splits: dict[str, pd.DataFrame], prep: Preprocessing, text_keys: list[str], config: BaselineConfig, seed: int
+    splits: dict[str, pd.DataFrame], prep: Preprocessing, text_keys: list[str], folds: np.ndarray, config: BaselineConfig,
+    seed: int,
 ) -> dict[str, dict[str, BaselinePredictions]]:
-    """gbm_stats and gbm_text predictions for every split (train, valid, test)."""
+    """gbm_stats and gbm_text predictions for every split (train, valid, test); ``folds``: of the training rows' text scores."""
     labelled = {name: pd.concat([tabular(f, prep), f[LABEL_COLUMNS].reset_index(drop=True)], axis=1) for name, f in splits.items()}
     results = {"gbm_stats": fit_gbm(labelled["train"], labelled["valid"], labelled, config, seed)}
 
     text = TextScores(config, text_keys, prep)
-    scores = {"train": text.fit_out_of_fold(splits["train"])}
+    scores = {"train": text.fit_out_of_fold(splits["train"], folds)}
     for name in ("valid", "test"):
         scores[name] = text.transform(splits[name])
     with_text = {}

@@ -5,7 +5,7 @@ Stages (each timed and shown with a progress bar):
 1. read the marts through Spark (same profile and target as dbt) and split out of time;
 2. the field-text encoder: tokenizer, teacher, TinyBERT general distillation (``ml.text``);
 3. embed every distinct field key once with the teacher and with the student;
-4. the text read-outs, cross-fitted by user: each encoder's vectors (``ml.model.readout``) and
+4. the text read-outs, cross-fitted by training month: each encoder's vectors (``ml.model.readout``) and
    the keys' word pieces (``ml.model.lexical``);
 5. the teacher-side credit model (fusion + PLE on teacher embeddings), then the student-side
    model distilled from its predictions (TinyBERT's task-specific stage), then the no-text model;
@@ -42,7 +42,7 @@ from ml import evaluate
 from ml.artifacts import DEFAULT_ROOT, point_latest, write_manifest
 from ml.baselines import run_baselines
 from ml.configs import Profile, load_profile, profile_to_dict
-from ml.dataset import labels_of, model_inputs, read_training_data
+from ml.dataset import cross_fitting_folds, labels_of, model_inputs, read_training_data
 from ml.model.credit_model import CreditModel, InputDims
 from ml.model import lexical
 from ml.model.fit import KeyTable, Predictions, fit, key_tokens, predict
@@ -169,20 +169,21 @@ def _train(args: argparse.Namespace, profile: Profile, version: str, root: Path,
         lambda: {name: embed_keys(path, data.text_keys, batch, name) for name, path in encoders.items()},
     )
 
-    # 4. text read-outs, cross-fitted by user ---------------------------------------------------
+    # 4. text read-outs, cross-fitted by training month -----------------------------------------
     student_encoder = FieldEncoder.from_pretrained(encoders["student"])  # its tokenizer is every encoder's
     tokens, vocab_size = key_tokens(student_encoder, data.text_keys), len(student_encoder.tokenizer)
     del student_encoder
     slots = prep.text_slots(frames["train"])
     slot_field = slot_fields(slots[1], slots[2], prep.sequence_length)
     slot_key = pd.Index(data.text_keys).get_indexer(slots[3]) + 1
+    folds = cross_fitting_folds(frames["train"], profile.model.readout_folds, profile.seed)  # and gbm_text's
 
     def fit_readouts() -> tuple[dict[str, CrossFitted], CrossFitted, np.ndarray, np.ndarray]:
-        targets, users = label_targets(frames["train"]), frames["train"].user_id.to_numpy()
+        targets = label_targets(frames["train"])
         vector = {}
         for name, table in tables.items():
             bags = field_bags(slots[0], slot_field, slot_key, table.numpy(), len(frames["train"]))
-            vector[name] = cross_fit(bags, targets, users, profile.model.readout_folds, profile.model.readout_ridge, profile.seed)
+            vector[name] = cross_fit(bags, targets, folds, profile.model.readout_ridge)
         ids, mask = tokens["input_ids"].numpy(), tokens["attention_mask"].numpy()
         in_training = np.zeros(len(ids), bool)
         in_training[np.unique(slot_key)] = True  # the vocabulary of the lexical read-out: the training months' keys
@@ -190,11 +191,10 @@ def _train(args: argparse.Namespace, profile: Profile, version: str, root: Path,
         keys = lexical.key_matrix(ids, mask, idf, vocab_size, profile.model.lexical_buckets)
         bags = lexical.field_bags(slots[0], slot_field, slot_key, keys, len(frames["train"]))
         m = profile.model
-        fitted = lexical.cross_fit(bags, targets, next(iter(vector.values())).fold_of_row,
-                                   [m.lexical_ridge_risk, m.lexical_ridge_age, m.lexical_ridge_income])
+        fitted = lexical.cross_fit(bags, targets, folds, [m.lexical_ridge_risk, m.lexical_ridge_age, m.lexical_ridge_income])
         return vector, fitted, idf, keys @ fitted.full.weight
 
-    readouts, lexical_readout, idf, key_lexical = stages.run("text read-outs (ridge, cross-fitted by user)", fit_readouts)
+    readouts, lexical_readout, idf, key_lexical = stages.run("text read-outs (ridge, cross-fitted by month)", fit_readouts)
 
     def readout_alone(name: str, split: str) -> np.ndarray:
         """What the texts alone say: the read-out of ``split``'s user-months, as (N, 6); ``lexical``: of the word pieces."""
@@ -207,7 +207,7 @@ def _train(args: argparse.Namespace, profile: Profile, version: str, root: Path,
         full = readouts[name].full
         return user_readout(rows, fields, tables[name].numpy()[position] @ full.weight, full.bias, len(frames[split]))
 
-    inputs["train"].fold = lexical_readout.fold_of_row  # the same user folds for every read-out
+    inputs["train"].fold = folds  # the same folds for every read-out
 
     # 5. credit models -------------------------------------------------------------------------
     dims = InputDims.from_preprocessing(prep)
@@ -240,7 +240,7 @@ def _train(args: argparse.Namespace, profile: Profile, version: str, root: Path,
     # 6. baselines and oracle -------------------------------------------------------------------
     inputs.clear()  # the credit models have predicted every split: their inputs' memory goes to the TF-IDF
     del corpus
-    baselines = stages.run("LightGBM baselines", run_baselines, frames, prep, data.text_keys, profile.baselines, profile.seed)
+    baselines = stages.run("LightGBM baselines", run_baselines, frames, prep, data.text_keys, folds, profile.baselines, profile.seed)
 
     # 7. evaluation -----------------------------------------------------------------------------
     test_labels = evaluate.TestLabels.of(frames["test"])

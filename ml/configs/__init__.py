@@ -84,7 +84,7 @@ class CreditModelConfig:
     dropout: float = 0.1
     categorical_dim: int = 8  # embedding width of each categorical feature
     cell_buckets: int = 4096  # hashed geohash-6 cells of the records (0 = no cell)
-    readout_folds: int = 5  # cross-fitting folds (by user) of the text read-out (ml.model.readout)
+    readout_folds: int = 5  # user folds of the stacked text scores when the training window has one month (ml.dataset.cross_fitting_folds)
     readout_ridge: float = 3.0e-3  # its ridge penalty, per row, on standardised field means
     lexical_buckets: int = 65536  # hashed word-piece pairs of the lexical read-out (ml.model.lexical)
     lexical_ridge_risk: float = 10.0  # the lexical read-out's ridge penalties (scikit-learn's alpha), per task
@@ -123,7 +123,6 @@ class BaselineConfig:
     early_stopping_rounds: int = 40
     tfidf_word_max_features: int = 20000  # word 1-2 grams of the user-month's field texts
     tfidf_char_max_features: int = 30000  # character 3-5 grams (within words)
-    oof_folds: int = 5  # out-of-fold linear text scores stacked into LightGBM
 
 
 @dataclass

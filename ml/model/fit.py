@@ -140,7 +140,7 @@ def to_batch(model: CreditModel, inputs: ModelInputs, index: np.ndarray, table: 
     longest user-month are dropped: the outputs are the same, since padding is masked and the
     model reads no record positions. Only the keys the batch uses are projected. A training
     row with a cross-fitting fold reads its keys' scores from that fold's read-outs
-    (``table.folds``), fitted without its user (``ml.model.readout``).
+    (``table.folds``), fitted without its fold (``ml.model.readout``).
     """
     front = records_first(inputs.records["record_type"][index])  # (B, T') real records first
 

@@ -15,8 +15,8 @@ TF-IDF. A pair or piece no training key holds weighs 0. Like the vector read-out
 linear and a user-month's bag a mean over its slots per field, so its read-out is per field
 the mean of a per-key score: each key carries 4 x 6 lexical scores, computed from its token
 ids (``lexical_scores``, the same function in training and in the exported ONNX encoder) and
-cached with its vector. The fit is cross-fitted by user exactly as the vector read-out, with
-the same folds.
+cached with its vector. The fit is cross-fitted exactly as the vector read-out, with the same
+folds.
 """
 
 from __future__ import annotations
@@ -97,8 +97,8 @@ def field_bags(rows: np.ndarray, fields: np.ndarray, table_rows: np.ndarray, key
 def cross_fit(bags: sparse.csr_matrix, targets: np.ndarray, fold_of_row: np.ndarray, alphas: list[float]) -> CrossFitted:
     """Ridge of each target group (``TARGET_GROUPS``, penalty ``alphas`` in that order) on ``bags``, per fold and on all rows.
 
-    ``fold_of_row``: the vector read-out's folds, so a training row's two read-outs both come
-    from fits that never saw its user.
+    ``fold_of_row``: the vector read-out's folds (``ml.dataset.cross_fitting_folds``), so a
+    training row's two read-outs both come from fits that never saw the row.
     """
     n_folds = int(fold_of_row.max()) + 1
     n_features = bags.shape[1] // len(FIELDS)

@@ -14,12 +14,13 @@ so the read-out of a user-month is, per field, the mean over its slots of a per-
 risk, four age-bucket and income scores as each field), computed once per key with its
 projected vector and stored beside it in the scoring cache.
 
-Why cross-fitted. A read-out fitted on a training user's labels and fed back to the model on
-that user's rows tells the model that user's label (stacked generalization, Wolpert 1992): the
-head would learn to trust the text more than it deserves. The training months' rows therefore
-get scores from a read-out fitted on the other folds' users only (folds grouped by user); the
-validation and test months, and scoring, get the read-out fitted on every training row. The
-encoder itself never sees a label, so nothing else carries a training label into the inputs.
+Why cross-fitted. A read-out fitted on a training row's label and fed back to the model on
+that row tells the model its label (stacked generalization, Wolpert 1992): the head would learn
+to trust the text more than it deserves. The training months' rows therefore get scores from a
+read-out fitted on the other folds only; the validation and test months, and scoring, get the
+read-out fitted on every training row. The folds are the training months
+(``ml.dataset.cross_fitting_folds`` says why not users). The encoder itself never sees a
+label, so nothing else carries a training label into the inputs.
 """
 
 from __future__ import annotations
@@ -78,22 +79,21 @@ class Readout:
 @dataclass
 class CrossFitted:
     full: Readout  # fitted on every training row: validation, test and scoring
-    folds: list[Readout]  # fold k's read-out never saw the users of fold k
-    fold_of_row: np.ndarray  # (N_train,) the fold of each training row's user
+    folds: list[Readout]  # fold k's read-out never saw the rows of fold k
+    fold_of_row: np.ndarray  # (N_train,) the fold of each training row
     scale: np.ndarray  # (6,) spread of the out-of-fold read-outs over the training rows
     shift: np.ndarray  # (6,) their mean: the head reads (read-out - shift) / scale
 
 
-def cross_fit(
-    bags: np.ndarray, targets: np.ndarray, users: np.ndarray, n_folds: int, ridge: float, seed: int
-) -> CrossFitted:
-    """Ridge of ``targets`` on standardised ``bags``, with intercept: per fold (without its users) and on all rows.
+def cross_fit(bags: np.ndarray, targets: np.ndarray, fold_of_row: np.ndarray, ridge: float) -> CrossFitted:
+    """Ridge of ``targets`` on standardised ``bags``, with intercept: per fold (without its rows) and on all rows.
 
-    Each target group keeps the sums of its rows (x x', x y', x, y, n); a fold's fit subtracts
-    the fold's own sums, so K + 1 fits cost one pass over the data.
+    ``fold_of_row``: ``ml.dataset.cross_fitting_folds``. Each target group keeps the sums of its
+    rows (x x', x y', x, y, n); a fold's fit subtracts the fold's own sums, so K + 1 fits cost
+    one pass over the data.
     """
     width = bags.shape[1]
-    fold_of_row = _user_folds(users, n_folds, seed)
+    n_folds = int(fold_of_row.max()) + 1
     mean, std = bags.mean(0), bags.std(0) + 1e-6
     x = (bags - mean) / std
     weights = np.zeros((n_folds + 1, width, len(OUTPUTS)))
@@ -145,13 +145,6 @@ def _as_readout(weight: np.ndarray, bias: np.ndarray, mean: np.ndarray, std: np.
     raw = (weight / std[:, None]).reshape(n_fields, d, len(OUTPUTS))  # (F, d, 6)
     per_key = raw.transpose(1, 0, 2).reshape(d, n_fields * len(OUTPUTS))  # (d, F * 6), field-major columns
     return Readout(per_key.astype(np.float32), (bias - mean @ (weight / std[:, None])).astype(np.float32))
-
-
-def _user_folds(users: np.ndarray, n_folds: int, seed: int) -> np.ndarray:
-    """The fold of each row: one per distinct user, drawn with ``seed``, so every month of a user shares it."""
-    distinct, user_of_row = np.unique(users, return_inverse=True)
-    fold_of_user = np.random.default_rng(seed).permutation(len(distinct)) % n_folds
-    return fold_of_user[user_of_row].astype(np.int64)
 
 
 def user_readout(rows: np.ndarray, fields: np.ndarray, key_scores: np.ndarray, bias: np.ndarray, n_rows: int) -> np.ndarray:

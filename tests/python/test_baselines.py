@@ -9,6 +9,7 @@ from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 
 from ml.baselines import TextScores
 from ml.configs import BaselineConfig
+from ml.dataset import cross_fitting_folds
 from ml.preprocessing import Preprocessing
 
 PLACES = ["aeropuerto internacional", "hospital general", "casa de empeño centro", "escuela primaria", "oficina centro",
@@ -38,6 +39,7 @@ def _frame(n_users: int = 40, seed: int = 0) -> pd.DataFrame:
             words = " ".join([a + " " + b for a, b in rides] + [s + " " + " ".join(i) for s, i in deliveries])
             rows.append({
                 "user_id": f"u{user}",
+                "dt": f"2026-0{month + 1}-01",
                 "ride_origin_text_keys": [a for a, _ in rides],
                 "ride_place_text_keys": [b for _, b in rides],
                 "delivery_store_text_keys": [s for s, _ in deliveries],
@@ -57,8 +59,8 @@ def _documents(frame: pd.DataFrame) -> list[list[str]]:
 def test_document_tfidf_is_sklearns_over_the_keys_of_the_user_month(prep: Preprocessing) -> None:
     """``counts = U @ K`` equals sklearn's own analyzers run over each slot's key, summed per document."""
     frame = _frame()
-    text = TextScores(BaselineConfig(oof_folds=3), sorted(PLACES + STORES + SKUS), prep)
-    text.fit_out_of_fold(frame)
+    text = TextScores(BaselineConfig(), sorted(PLACES + STORES + SKUS), prep)
+    text.fit_out_of_fold(frame, cross_fitting_folds(frame, 3, 0))
     x = text.features(frame)
     assert x.dtype == np.float32 and x.shape[0] == len(frame)
 
@@ -75,18 +77,21 @@ def test_document_tfidf_is_sklearns_over_the_keys_of_the_user_month(prep: Prepro
     np.testing.assert_allclose(x.toarray(), expected.toarray(), rtol=1e-5, atol=1e-6)
 
 
-def test_out_of_fold_scores_do_not_see_the_users_own_labels(prep: Preprocessing) -> None:
+def test_out_of_fold_scores_never_see_their_own_rows_labels(prep: Preprocessing) -> None:
+    """Folds are the training months: flipping every label of one month leaves that month's scores as they were."""
     frame = _frame()
     keys = sorted(PLACES + STORES + SKUS)
-    before = TextScores(BaselineConfig(oof_folds=4), keys, prep).fit_out_of_fold(frame)
+    folds = cross_fitting_folds(frame, 4, 0)
+    assert sorted(set(folds)) == [0, 1]
+    before = TextScores(BaselineConfig(), keys, prep).fit_out_of_fold(frame, folds)
     flipped = frame.copy()
-    mine = (flipped.user_id == "u1").to_numpy()
+    mine = (flipped.dt == "2026-01-01").to_numpy()
     flipped.loc[mine, "risk_label"] = 1 - flipped.loc[mine, "risk_label"]
     flipped.loc[mine, "age_bucket"] = 3 - flipped.loc[mine, "age_bucket"]
     flipped.loc[mine, "income_label"] = -flipped.loc[mine, "income_label"]
-    after = TextScores(BaselineConfig(oof_folds=4), keys, prep).fit_out_of_fold(flipped)
+    after = TextScores(BaselineConfig(), keys, prep).fit_out_of_fold(flipped, folds)
     np.testing.assert_array_equal(after[mine], before[mine])
-    assert not np.allclose(after[~mine], before[~mine])  # the flip did reach the other folds' scores
+    assert not np.allclose(after[~mine], before[~mine])  # the flip did reach the other month's scores
     # and the text says what the labels say: pawn shops score riskier, out of fold
     pawn = np.array(["empeño" in " ".join(d) for d in _documents(frame)])
     assert before[pawn, 0].mean() > before[~pawn, 0].mean()

@@ -1,4 +1,4 @@
-"""The text read-out (ml.model.readout): closed-form ridge, cross-fitting by user, per-key decomposition."""
+"""The text read-out (ml.model.readout): closed-form ridge, cross-fitting by month, per-key decomposition."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pytest
 import torch
 from sklearn.linear_model import Ridge
 
+from ml.dataset import cross_fitting_folds
 from ml.model.readout import FIELDS, OUTPUTS, cross_fit, field_bags, label_targets, slot_fields, user_readout
 
 
@@ -16,6 +17,7 @@ def _population(seed: int = 0, n_users: int = 60, months: int = 3, n_keys: int =
     rng = np.random.default_rng(seed)
     n_rows = n_users * months
     users = np.repeat(np.arange(n_users), months).astype(object)
+    dts = np.tile([f"2026-{m + 1:02d}-01" for m in range(months)], n_users)
     table = np.vstack([np.zeros((1, d)), rng.normal(size=(n_keys, d))])  # row 0: no key
     n_slots = 12 * n_rows
     rows = rng.integers(0, n_rows, n_slots)
@@ -26,11 +28,14 @@ def _population(seed: int = 0, n_users: int = 60, months: int = 3, n_keys: int =
     bags = field_bags(rows, fields, table_rows, table, n_rows)
     signal = bags @ rng.normal(size=bags.shape[1])
     frame = pd.DataFrame({
+        "user_id": users,
+        "dt": dts,
         "risk_label": np.where(rng.random(n_rows) < 0.8, (signal + rng.normal(size=n_rows) > 0).astype(float), np.nan),
         "age_bucket": np.where(rng.random(n_rows) < 0.7, np.digitize(signal, np.quantile(signal, [0.25, 0.5, 0.75])), np.nan),
         "income_label": np.where(rng.random(n_rows) < 0.6, np.tanh(signal / 3), np.nan),
     })
-    return dict(users=users, table=table, rows=rows, fields=fields, table_rows=table_rows, bags=bags, frame=frame, n_rows=n_rows)
+    folds = cross_fitting_folds(frame, 4, 0)
+    return dict(users=users, folds=folds, table=table, rows=rows, fields=fields, table_rows=table_rows, bags=bags, frame=frame, n_rows=n_rows)
 
 
 def test_slot_fields_follow_the_record_layout() -> None:
@@ -52,7 +57,7 @@ def test_full_fit_equals_scikit_learn_ridge_on_standardised_bags() -> None:
     p = _population()
     targets = label_targets(p["frame"])
     ridge = 0.01
-    fitted = cross_fit(p["bags"], targets, p["users"], n_folds=3, ridge=ridge, seed=1)
+    fitted = cross_fit(p["bags"], targets, p["folds"], ridge)
     x = (p["bags"] - p["bags"].mean(0)) / (p["bags"].std(0) + 1e-6)
     for column in (0, 2, 5):
         has = ~np.isnan(targets[:, column])
@@ -67,19 +72,18 @@ def _bag_weight(per_key: np.ndarray) -> np.ndarray:
     return per_key.reshape(d, len(FIELDS), len(OUTPUTS)).transpose(1, 0, 2).reshape(len(FIELDS) * d, len(OUTPUTS))
 
 
-def test_a_users_out_of_fold_read_out_ignores_that_users_labels() -> None:
-    """Cross-fitting: flipping every label of one user leaves that user's training read-out as it was."""
+def test_a_rows_out_of_fold_read_out_ignores_its_months_labels() -> None:
+    """Cross-fitting: flipping every label of one training month leaves that month's read-out as it was."""
     p = _population()
     targets = label_targets(p["frame"])
-    before = cross_fit(p["bags"], targets, p["users"], n_folds=4, ridge=0.01, seed=3)
-    user = p["users"][0]
-    mine = p["users"] == user
+    before = cross_fit(p["bags"], targets, p["folds"], 0.01)
+    mine = (p["frame"].dt == "2026-02-01").to_numpy()
     changed = targets.copy()
     changed[mine, 0] = np.where(np.isnan(targets[mine, 0]), np.nan, 1.0 - targets[mine, 0])
     changed[mine, 5] = np.where(np.isnan(targets[mine, 5]), np.nan, -targets[mine, 5])
-    after = cross_fit(p["bags"], changed, p["users"], n_folds=4, ridge=0.01, seed=3)
+    after = cross_fit(p["bags"], changed, p["folds"], 0.01)
     fold = before.fold_of_row[mine][0]
-    assert (before.fold_of_row[mine] == fold).all()  # every month of a user shares one fold
+    assert (before.fold_of_row[mine] == fold).all() and (before.fold_of_row[~mine] != fold).all()
     assert np.allclose(before.folds[fold].weight, after.folds[fold].weight)
     assert np.allclose(before.folds[fold].bias, after.folds[fold].bias)
     assert not np.allclose(before.full.weight, after.full.weight)  # the full fit does see them
@@ -88,7 +92,7 @@ def test_a_users_out_of_fold_read_out_ignores_that_users_labels() -> None:
 def test_per_key_scores_reproduce_the_ridge_prediction() -> None:
     """sum over fields of the mean per-key score + bias == the ridge on the user-month's field means."""
     p = _population()
-    fitted = cross_fit(p["bags"], label_targets(p["frame"]), p["users"], n_folds=3, ridge=0.01, seed=1)
+    fitted = cross_fit(p["bags"], label_targets(p["frame"]), p["folds"], 0.01)
     key_scores = p["table"][p["table_rows"]] @ fitted.full.weight  # (slots, F*6)
     per_row = user_readout(p["rows"], p["fields"], key_scores, fitted.full.bias, p["n_rows"])
     direct = p["bags"] @ _bag_weight(fitted.full.weight) + fitted.full.bias
@@ -115,7 +119,7 @@ def test_the_model_reads_the_same_read_outs_from_its_key_vectors() -> None:
     fields = slot_fields(records, slots, 20)
     bags = field_bags(rows, fields, table_rows, table, n_rows)
     targets = np.column_stack([rng.random((n_rows, 5)), rng.normal(size=n_rows)])
-    vector = cross_fit(bags, targets, np.arange(n_rows), n_folds=2, ridge=0.1, seed=1)
+    vector = cross_fit(bags, targets, np.arange(n_rows) % 2, 0.1)
     # keys of 1..5 random word pieces between [CLS] (id 2) and [SEP] (id 3), padded; row 0 no key
     lengths = rng.integers(1, 6, n_keys + 1)
     ids = np.zeros((n_keys + 1, 7), np.int64)
@@ -150,12 +154,15 @@ def test_the_model_reads_the_same_read_outs_from_its_key_vectors() -> None:
     assert np.allclose(from_pieces, lexical_bags @ _bag_weight(lexical_fit.full.weight) + lexical_fit.full.bias, atol=1e-4)
 
 
+def test_folds_are_the_training_months() -> None:
+    p = _population(months=3)
+    assert p["folds"].tolist() == [0, 1, 2] * 60  # rows are user-major, months ascending within a user
+
+
 @pytest.mark.parametrize("n_folds", [2, 5])
-def test_folds_group_users_and_are_reproducible(n_folds: int) -> None:
-    p = _population()
-    a = cross_fit(p["bags"], label_targets(p["frame"]), p["users"], n_folds=n_folds, ridge=0.01, seed=9)
-    b = cross_fit(p["bags"], label_targets(p["frame"]), p["users"], n_folds=n_folds, ridge=0.01, seed=9)
-    assert np.array_equal(a.fold_of_row, b.fold_of_row) and np.array_equal(a.full.weight, b.full.weight)
-    assert set(a.fold_of_row) == set(range(n_folds))
-    by_user = pd.Series(a.fold_of_row).groupby(p["users"]).nunique()
-    assert (by_user == 1).all()
+def test_a_single_month_falls_back_to_reproducible_user_folds(n_folds: int) -> None:
+    frame = pd.DataFrame({"user_id": np.repeat([f"u{i}" for i in range(50)], 2), "dt": "2026-01-01"})
+    a, b = cross_fitting_folds(frame, n_folds, 9), cross_fitting_folds(frame, n_folds, 9)
+    assert np.array_equal(a, b) and set(a) == set(range(n_folds))
+    assert (pd.Series(a).groupby(frame.user_id).nunique() == 1).all()
+    assert not np.array_equal(a, cross_fitting_folds(frame, n_folds, 10))
