@@ -35,7 +35,7 @@ def _population(seed: int = 0, n_users: int = 60, months: int = 3, n_keys: int =
         "income_label": np.where(rng.random(n_rows) < 0.6, np.tanh(signal / 3), np.nan),
     })
     folds = cross_fitting_folds(frame, 4, 0)
-    return dict(users=users, folds=folds, table=table, rows=rows, fields=fields, table_rows=table_rows, bags=bags, frame=frame, n_rows=n_rows)
+    return dict(folds=folds, table=table, rows=rows, fields=fields, table_rows=table_rows, bags=bags, frame=frame, n_rows=n_rows)
 
 
 def test_slot_fields_follow_the_record_layout() -> None:
