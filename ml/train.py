@@ -214,7 +214,10 @@ def _train(args: argparse.Namespace, profile: Profile, version: str, root: Path,
     models: dict[str, CreditModel] = {}
     results, predictions = {}, {}
 
-    def train_one(name: str, table: torch.Tensor | None, teacher: Predictions | None = None, init: CreditModel | None = None):
+    def train_one(
+        name: str, table: torch.Tensor | None, teacher: Predictions | None = None, init: CreditModel | None = None,
+        epochs: int | None = None,
+    ):
         model = CreditModel(profile.model, dims, None if table is None else table.shape[1], vocab_size)
         if init is not None:  # everything but what reads the encoder's own width: projection and read-out
             state = {k: v for k, v in init.state_dict().items() if not k.startswith(("text_proj.", "readout_"))}
@@ -224,7 +227,8 @@ def _train(args: argparse.Namespace, profile: Profile, version: str, root: Path,
             model.set_readout(readouts[name], lexical_readout, idf)
             keys = KeyTable.build(model, table, tokens, readouts[name], lexical_readout)
         console.print(f"{name}: {model.num_params():,} parameters")
-        result = fit(model, inputs["train"], labels["train"], inputs["valid"], labels["valid"], keys, profile.fit,
+        config = profile.fit if epochs is None else replace(profile.fit, epochs=epochs)
+        result = fit(model, inputs["train"], labels["train"], inputs["valid"], labels["valid"], keys, config,
                      profile.seed, name, teacher=teacher)
         models[name], results[name] = model, result
         predictions[name] = {split: predict(model, inputs[split], keys) for split in inputs}
@@ -233,7 +237,7 @@ def _train(args: argparse.Namespace, profile: Profile, version: str, root: Path,
     stages.run(
         "student-side credit model (task-specific distillation)", train_one, "student", tables["student"],
         teacher=predictions["teacher"]["train"],
-        init=models["teacher"] if profile.fit.init_student_from_teacher else None,
+        init=models["teacher"] if profile.fit.init_student_from_teacher else None, epochs=profile.fit.distill_epochs,
     )
     stages.run("no-text credit model", train_one, "no_text", None)
 

@@ -109,6 +109,7 @@ class FitConfig:
     distill_alpha: float = 0.5  # student risk/age loss: alpha x labels + (1 - alpha) x teacher soft predictions
     distill_temperature: float = 2.0  # softens the age distributions the student matches
     init_student_from_teacher: bool = True  # start the student-side head from the trained teacher-side head
+    distill_epochs: int | None = None  # the student-side model's epochs at most (None: ``epochs``): it starts trained
     ema_decay: float = 0.0  # > 0: validate and keep an exponential moving average of the weights
 
 

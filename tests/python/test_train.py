@@ -117,6 +117,13 @@ def test_metrics_json_has_every_key(trained) -> None:
     assert metrics["models"]["oracle"]["risk"]["auc"] >= metrics["models"]["oracle_observable"]["risk"]["auc"] - 0.02
 
 
+def test_the_student_side_model_runs_its_own_epoch_budget(trained) -> None:
+    """tiny_profile: epochs 2 for every credit model, distill_epochs 1 for the student, which starts trained."""
+    training = json.loads(((trained / "latest").resolve() / "metrics.json").read_text())["training"]
+    assert training["student"]["epochs_run"] == training["student"]["best_epoch"] == 1
+    assert training["teacher"]["epochs_run"] == training["no_text"]["epochs_run"] == 2
+
+
 def test_same_seed_and_data_reproduce_every_metric(trained, tmp_path) -> None:
     from ml.train import main
 
