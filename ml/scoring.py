@@ -48,9 +48,16 @@ HEAD_INPUTS = (
 )
 RECORD_AXIS_INPUTS = tuple(name for name in HEAD_INPUTS if name == "field_rows" or name.startswith("record_"))
 HEAD_OUTPUTS = ("risk_prob", "age_prob", "income")
-# user-months per head run: on a month of the demo warehouse the head's runs took up to 8 %
-# less CPU at 64 than at 128 (smaller activations, likely cache-resident), and no less at 32
-HEAD_BATCH = 64
+# ONNX Runtime's matrix kernels (MLAS) multiply the rows of a run in tiles: 4 rows on the AVX-512
+# machines measured, 6 or 12 in some other kernels. The rows of a partial last tile go through
+# another code path that rounds differently (a user-month scored alone in a run of 5 or 6 rows
+# came out 3e-8 away from the same user-month in a run of 15), so every run is padded to a
+# multiple of every tile height (``head_feeds``)
+ROW_TILE = 12
+# user-months per head run, a multiple of ROW_TILE: on a month of the demo warehouse the head's
+# runs took up to 8 % less CPU at 64 than at 128 (smaller activations, likely cache-resident),
+# and no less at 32
+HEAD_BATCH = 48
 USERS_PER_ARROW_BATCH = 8 * HEAD_BATCH  # an Arrow batch: about 8 head runs
 RECORD_WIDTH_STEP = 8  # a head run's record axis: its user-months' record count rounded up to a multiple of this
 MODEL_DIR_ENV = "RIDECREDIT_MODEL_DIR"
@@ -188,8 +195,9 @@ class ScoringModel:
         dropped (``records_first``). The width is a function of the user-month alone, so its
         scores are bit for bit the same whichever user-months share its Arrow batch: a
         one-month backfill reproduces a run of every month (ONNX Runtime's sums over the record
-        axis round differently at another width). A run may hold more rows than ``rows`` (see
-        below): its outputs beyond ``len(rows)`` are not scores. What scoring runs and the export
+        axis round differently at another width), and padded with repeats of its own rows to a
+        multiple of ``ROW_TILE`` rows, so each of them sits in a full tile of the matrix kernels:
+        its outputs beyond ``len(rows)`` are not scores. What scoring runs and the export
         calibrates on.
         """
         inputs = self.head_inputs(frame, vectors)
@@ -199,9 +207,7 @@ class ScoringModel:
             group = np.flatnonzero(widths == width)
             for start in range(0, len(group), batch_size):
                 rows = group[start : start + batch_size]
-                # never a one-row run: ONNX Runtime multiplies a single row by another kernel,
-                # which rounds differently; the duplicate's outputs are dropped (``score``)
-                taken = rows if len(rows) > 1 else np.repeat(rows, 2)
+                taken = np.resize(rows, -(-len(rows) // ROW_TILE) * ROW_TILE)  # the repeats' outputs are dropped (``score``)
                 feed = {name: array[taken] for name, array in inputs.items() if name != "field_table"}
                 front = records_first(feed["record_type"], int(width))
                 for name in RECORD_AXIS_INPUTS:

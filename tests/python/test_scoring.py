@@ -69,7 +69,8 @@ def test_a_user_months_scores_do_not_depend_on_its_batch(scored, spark) -> None:
     """Bit for bit, scored alone, among 200 or among others with another vector table: what makes a backfill exact.
 
     The int8 head has fixed (calibrated) activation scales, a run's record axis depends on its
-    user-months' own record counts, and no run is one row (``ScoringModel.head_feeds``).
+    user-months' own record counts, and every run is padded to whole tiles of the matrix kernels
+    (``ScoringModel.head_feeds``).
     """
     from ml.scoring import KeyVectors, ScoringModel
 
@@ -78,10 +79,10 @@ def test_a_user_months_scores_do_not_depend_on_its_batch(scored, spark) -> None:
     keys = sorted(set(model.preprocessing.text_slots(frame)[3].tolist()))
     vectors = model.key_vectors(keys)
     together = model.score(frame, vectors)
+    alone = pd.concat([model.score(frame.iloc[[i]].reset_index(drop=True), vectors) for i in range(len(frame))], ignore_index=True)
+    pd.testing.assert_frame_equal(alone, together, check_exact=True)  # every user-month, each in a run of its own
     picked = [0, 57, 199]
-    alone = pd.concat([model.score(frame.iloc[[i]].reset_index(drop=True), vectors) for i in picked], ignore_index=True)
     expected = together.iloc[picked].reset_index(drop=True)
-    pd.testing.assert_frame_equal(alone, expected, check_exact=True)
     reversed_table = KeyVectors.of(keys[::-1], vectors.table[1:][::-1])  # other row numbers, same vectors
     among_few = model.score(frame.iloc[picked + list(range(100, 140))].reset_index(drop=True), reversed_table)
     pd.testing.assert_frame_equal(among_few.iloc[:3].reset_index(drop=True), expected, check_exact=True)
