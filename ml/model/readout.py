@@ -79,8 +79,7 @@ class Readout:
 @dataclass
 class CrossFitted:
     full: Readout  # fitted on every training row: validation, test and scoring
-    folds: list[Readout]  # fold k's read-out never saw the rows of fold k
-    fold_of_row: np.ndarray  # (N_train,) the fold of each training row
+    folds: list[Readout]  # fold k's read-out never saw the rows of fold k (``ml.dataset.cross_fitting_folds``)
     scale: np.ndarray  # (6,) spread of the out-of-fold read-outs over the training rows
     shift: np.ndarray  # (6,) their mean: the head reads (read-out - shift) / scale
 
@@ -121,7 +120,7 @@ def cross_fitted(x: np.ndarray | sparse.csr_matrix, weights: np.ndarray, biases:
         mine = fold_of_row == k
         out_of_fold[mine] = x[mine] @ weights[k] + biases[k]
     return CrossFitted(
-        full=readouts[-1], folds=readouts[:-1], fold_of_row=fold_of_row,
+        full=readouts[-1], folds=readouts[:-1],
         scale=(out_of_fold.std(0) + 1e-6).astype(np.float32), shift=out_of_fold.mean(0).astype(np.float32),
     )
 

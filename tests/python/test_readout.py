@@ -82,8 +82,8 @@ def test_a_rows_out_of_fold_read_out_ignores_its_months_labels() -> None:
     changed[mine, 0] = np.where(np.isnan(targets[mine, 0]), np.nan, 1.0 - targets[mine, 0])
     changed[mine, 5] = np.where(np.isnan(targets[mine, 5]), np.nan, -targets[mine, 5])
     after = cross_fit(p["bags"], changed, p["folds"], 0.01)
-    fold = before.fold_of_row[mine][0]
-    assert (before.fold_of_row[mine] == fold).all() and (before.fold_of_row[~mine] != fold).all()
+    fold = p["folds"][mine][0]
+    assert (p["folds"][mine] == fold).all() and (p["folds"][~mine] != fold).all()
     assert np.allclose(before.folds[fold].weight, after.folds[fold].weight)
     assert np.allclose(before.folds[fold].bias, after.folds[fold].bias)
     assert not np.allclose(before.full.weight, after.full.weight)  # the full fit does see them
@@ -119,7 +119,8 @@ def test_the_model_reads_the_same_read_outs_from_its_key_vectors() -> None:
     fields = slot_fields(records, slots, 20)
     bags = field_bags(rows, fields, table_rows, table, n_rows)
     targets = np.column_stack([rng.random((n_rows, 5)), rng.normal(size=n_rows)])
-    vector = cross_fit(bags, targets, np.arange(n_rows) % 2, 0.1)
+    folds = np.arange(n_rows) % 2
+    vector = cross_fit(bags, targets, folds, 0.1)
     # keys of 1..5 random word pieces between [CLS] (id 2) and [SEP] (id 3), padded; row 0 no key
     lengths = rng.integers(1, 6, n_keys + 1)
     ids = np.zeros((n_keys + 1, 7), np.int64)
@@ -130,7 +131,7 @@ def test_the_model_reads_the_same_read_outs_from_its_key_vectors() -> None:
     idf = lexical.fit_idf(ids[1:], mask[1:], vocab, buckets)
     keys = lexical.key_matrix(ids, mask, idf, vocab, buckets)
     lexical_bags = lexical.field_bags(rows, fields, table_rows, keys, n_rows)
-    lexical_fit = lexical.cross_fit(lexical_bags, targets, vector.fold_of_row, [0.1, 0.1, 0.1])
+    lexical_fit = lexical.cross_fit(lexical_bags, targets, folds, [0.1, 0.1, 0.1])
 
     config = CreditModelConfig(text_proj_dim=r, d_model=8, n_heads=2, n_layers=1, expert_hidden=8, tower_hidden=4, lexical_buckets=buckets)
     dims = InputDims(n_numeric=2, categorical_cardinalities=[2] * 5, n_payment=3, n_status=3, cell_buckets=8, n_records=40, n_slots=6)
