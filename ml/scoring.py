@@ -54,10 +54,10 @@ HEAD_OUTPUTS = ("risk_prob", "age_prob", "income")
 # came out 3e-8 away from the same user-month in a run of 15), so every run is padded to a
 # multiple of every tile height (``head_feeds``)
 ROW_TILE = 12
-# user-months per head run, a multiple of ROW_TILE: on a month of the demo warehouse the head's
-# runs took up to 8 % less CPU at 64 than at 128 (smaller activations, likely cache-resident),
-# and no less at 32
-HEAD_BATCH = 48
+# user-months per head run, whole tiles so a full run needs no padding: on a month of the demo
+# warehouse the head's runs took up to 8 % less CPU at 64 than at 128 (smaller activations,
+# likely cache-resident), and no less at 32
+HEAD_BATCH = 4 * ROW_TILE
 USERS_PER_ARROW_BATCH = 8 * HEAD_BATCH  # an Arrow batch: about 8 head runs
 RECORD_WIDTH_STEP = 8  # a head run's record axis: its user-months' record count rounded up to a multiple of this
 MODEL_DIR_ENV = "RIDECREDIT_MODEL_DIR"
