@@ -106,6 +106,7 @@ class FitConfig:
     batch_size: int = 256
     learning_rate: float = 2.0e-3
     weight_decay: float = 1.0e-4
+    wide_learning_rate: float = 1.0e-2  # the per-category output terms (``WideCategorical``): Adam moves a weight by about the rate a step
     distill_alpha: float = 0.5  # student risk/age loss: alpha x labels + (1 - alpha) x teacher soft predictions
     distill_temperature: float = 2.0  # softens the age distributions the student matches
     init_student_from_teacher: bool = True  # start the student-side head from the trained teacher-side head

@@ -8,6 +8,7 @@
     per-field text read-out ─────────► bag token ────────┘       text read-outs (B, 12) ───┘          risk: sigmoid
                                                                                                       age: softmax(4)
                                                                                                       income: tanh
+    categoricals ─► one term per value and output (the wide part) ─────────────────────────► + wide, every output
 
 PLE is Tang et al. (RecSys 2020): each CGC level has ``experts_shared`` and, per task,
 ``experts_task``; a task's ``gate`` mixes its own and the shared experts with a softmax, and
@@ -20,7 +21,8 @@ scores of its encoder vector (``ml.model.readout``) and of its word pieces
 embedding table and gathers each slot's row; scoring gathers the same rows from the embedding
 cache. One path for both. The read-outs, summed over fields, also enter each task's output
 linearly (``readout_gain``): the towers learn what the record sequence adds to what the bag of
-texts already says. And they join the user vector the experts read, beside the Transformer's
+texts already says. Each categorical value has its own term on every output as well
+(``WideCategorical``), the wide part of Wide & Deep. And they join the user vector the experts read, beside the Transformer's
 summary: what the texts say about age is worth more combined with the numbers than added to
 them (on the demo warehouse a LightGBM on the numeric features and the lexical read-out reads a
 test age macro-F1 of 0.686, a logistic regression on the same inputs 0.661), and through the
@@ -213,6 +215,27 @@ class NumericToken(nn.Module):
         return self.norm(self.proj(torch.cat(parts, dim=-1))).unsqueeze(1)  # (B, 1, C)
 
 
+class WideCategorical(nn.Module):
+    """Each categorical value's own additive term on every output: the wide part of Wide & Deep (Cheng et al. 2016).
+
+    Some categories decide a label almost alone (on the demo population every user of one
+    email domain is 50 or older). Through the numeric token, the Transformer and the experts
+    the network reached 77 % accuracy on them, where a tree reads 100 %; a per-value term on the
+    outputs is that rule in one parameter. Zero at the start: the deep part and the read-outs
+    begin where they would without it.
+    """
+
+    def __init__(self, cardinalities: list[int], n_outputs: int) -> None:
+        super().__init__()
+        self.terms = nn.ModuleList(nn.Embedding(n, n_outputs) for n in cardinalities)
+        for term in self.terms:
+            nn.init.zeros_(term.weight)
+
+    def forward(self, categorical: torch.Tensor) -> torch.Tensor:
+        """(B, K) codes -> (B, n_outputs)."""
+        return sum(term(categorical[:, i]) for i, term in enumerate(self.terms))
+
+
 class SelfAttention(nn.Module):
     def __init__(self, config: CreditModelConfig) -> None:
         super().__init__()
@@ -338,6 +361,7 @@ class CreditModel(nn.Module):
         self.towers = nn.ModuleDict(
             {"risk": Tower(H, h, 1, d), "age": Tower(H, h, N_AGE_BUCKETS, d), "income": Tower(H, h, 1, d)}
         )
+        self.wide = WideCategorical(dims.categorical_cardinalities, len(OUTPUTS))
 
     def forward(
         self,
@@ -371,9 +395,10 @@ class CreditModel(nn.Module):
             task_inputs, shared, level_gates = level(task_inputs, shared)
             gates.append(level_gates)
         risk, age, income = (self.towers[t](x) for t, x in zip(TASKS, task_inputs))
+        linear = self.wide(categorical)  # (B, 6): risk, age buckets, income, as the read-outs' OUTPUTS
         if readout is not None:
-            linear = self.readout_gain(readout)  # (B, 6)
-            risk, age, income = risk + linear[:, :1], age + linear[:, 1:5], income + linear[:, 5:]
+            linear = linear + self.readout_gain(readout)
+        risk, age, income = risk + linear[:, :1], age + linear[:, 1:5], income + linear[:, 5:]
         return CreditOutput(risk.squeeze(-1), age, torch.tanh(income.squeeze(-1)), gates)
 
     def text_bag(

@@ -224,12 +224,15 @@ def fit(
     generator = torch.Generator().manual_seed(seed)
     counts = train.record_counts().tolist()
     weighting = UncertaintyWeighting()
+    wide = list(model.wide.parameters())  # per-category output terms: their own, larger rate
+    deep = [p for p in model.parameters() if not any(p is w for w in wide)] + list(weighting.parameters())
+    rates = [config.learning_rate, config.wide_learning_rate]
     optimizer = torch.optim.AdamW(
-        list(model.parameters()) + list(weighting.parameters()), lr=config.learning_rate, weight_decay=config.weight_decay
+        [{"params": deep, "lr": rates[0]}, {"params": wide, "lr": rates[1]}], weight_decay=config.weight_decay
     )
     steps_per_epoch = -(-len(train) // config.batch_size)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=config.learning_rate, total_steps=config.epochs * steps_per_epoch, pct_start=0.1
+        optimizer, max_lr=rates, total_steps=config.epochs * steps_per_epoch, pct_start=0.1
     )
     soft = teacher.soft_targets() if teacher is not None else None
     ema = None
