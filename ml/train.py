@@ -215,9 +215,10 @@ def _train(args: argparse.Namespace, profile: Profile, version: str, root: Path,
     results, predictions = {}, {}
 
     def train_one(
-        name: str, table: torch.Tensor | None, teacher: Predictions | None = None, init: CreditModel | None = None,
-        epochs: int | None = None,
+        name: str, table: torch.Tensor | None, splits: tuple[str, ...], teacher: Predictions | None = None,
+        init: CreditModel | None = None, epochs: int | None = None,
     ):
+        """Fit one credit model; predict ``splits`` only: what distillation, evaluation and the report read."""
         model = CreditModel(profile.model, dims, None if table is None else table.shape[1], vocab_size)
         if init is not None:  # everything but what reads the encoder's own width: projection and read-out
             state = {k: v for k, v in init.state_dict().items() if not k.startswith(("text_proj.", "readout_"))}
@@ -231,18 +232,20 @@ def _train(args: argparse.Namespace, profile: Profile, version: str, root: Path,
         result = fit(model, inputs["train"], labels["train"], inputs["valid"], labels["valid"], keys, config,
                      profile.seed, name, teacher=teacher)
         models[name], results[name] = model, result
-        predictions[name] = {split: predict(model, inputs[split], keys) for split in inputs}
+        predictions[name] = {split: predict(model, inputs[split], keys) for split in splits}
 
-    stages.run("teacher-side credit model", train_one, "teacher", tables["teacher"])
+    # the teacher's training-row predictions teach the student; the student's every split feed the
+    # report's score distribution per month; the rest is evaluated on the test month only
+    stages.run("teacher-side credit model", train_one, "teacher", tables["teacher"], ("train", "test"))
     stages.run(
         "student-side credit model (task-specific distillation)", train_one, "student", tables["student"],
-        teacher=predictions["teacher"]["train"],
+        tuple(inputs), teacher=predictions["teacher"]["train"],
         init=models["teacher"] if profile.fit.init_student_from_teacher else None, epochs=profile.fit.distill_epochs,
     )
-    stages.run("no-text credit model", train_one, "no_text", None)
+    stages.run("no-text credit model", train_one, "no_text", None, ("test",))
 
     # 6. baselines and oracle -------------------------------------------------------------------
-    inputs.clear()  # the credit models have predicted every split: their inputs' memory goes to the TF-IDF
+    inputs.clear()  # the credit models have predicted what is read: their inputs' memory goes to the TF-IDF
     del corpus
     baselines = stages.run("LightGBM baselines", run_baselines, frames, prep, data.text_keys, folds, profile.baselines, profile.seed)
 
