@@ -21,12 +21,14 @@ scores of its encoder vector (``ml.model.readout``) and of its word pieces
 embedding table and gathers each slot's row; scoring gathers the same rows from the embedding
 cache. One path for both. The read-outs, summed over fields, also enter each task's output
 linearly (``readout_gain``): the towers learn what the record sequence adds to what the bag of
-texts already says. Each categorical value has its own term on every output as well
-(``WideCategorical``), the wide part of Wide & Deep. And they join the user vector the experts read, beside the Transformer's
+texts already says. And they join the user vector the experts read, beside the Transformer's
 summary: what the texts say about age is worth more combined with the numbers than added to
 them (on the demo warehouse a LightGBM on the numeric features and the lexical read-out reads a
 test age macro-F1 of 0.686, a logistic regression on the same inputs 0.661), and through the
 Transformer's bag token alone the experts did not find it.
+
+Each categorical value also has its own term on every output (``WideCategorical``), the wide
+part of Wide & Deep.
 """
 
 from __future__ import annotations
