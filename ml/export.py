@@ -99,7 +99,16 @@ def encoder_dir(model_dir: Path, name: str = "student") -> Path:
 def load_head(model_dir: Path, name: str = "student") -> CreditModel:
     spec = json.loads((model_dir / "head" / "model.json").read_text())
     model = CreditModel(CreditModelConfig(**spec["config"]), InputDims(**spec["dims"]), spec["text_dim"][name], spec["vocab_size"])
-    model.load_state_dict(load_file(model_dir / "head" / f"{name}.safetensors"))
+    path = model_dir / "head" / f"{name}.safetensors"
+    state = load_file(path)
+    missing, unexpected = sorted(model.state_dict().keys() - state.keys()), sorted(state.keys() - model.state_dict().keys())
+    if missing or unexpected:  # a head saved by another version of CreditModel: say so, not a torch traceback
+        raise ExportError(
+            f"{path} does not match this code's credit model (missing {missing or 'nothing'}, unexpected "
+            f"{unexpected or 'nothing'}): it was trained by another version of ml/. Retrain with `python -m ml.train`; "
+            "the model's existing onnx/ files still score with `dbt build --select tag:scoring`."
+        )
+    model.load_state_dict(state)
     return model.eval()
 
 

@@ -69,6 +69,24 @@ def test_manifest_refuses_tampered_missing_and_extra_files(trained, tmp_path) ->
             verify_manifest(model)
 
 
+def test_a_head_from_another_code_version_is_refused_by_name(trained, tmp_path) -> None:
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    from ml.export import ExportError, load_head
+
+    model = tmp_path / "older"
+    shutil.copytree((trained / "latest").resolve() / "head", model / "head")
+    assert load_head(model).wide.terms[0].weight.shape[1] == 6  # the copy loads as it is
+    state = load_file(model / "head" / "student.safetensors")
+    state["ple_v2.weight"] = state.pop("wide.terms.0.weight")  # as a head saved before the wide part, with a new key
+    save_file(state, model / "head" / "student.safetensors")
+    with pytest.raises(ExportError, match=r"student\.safetensors does not match .*missing \['wide\.terms\.0\.weight'\].*"
+                       r"unexpected \['ple_v2\.weight'\].*python -m ml\.train"):
+        load_head(model)
+
+
 def test_export_passes_the_parity_gate_with_the_fusions(trained) -> None:
     from ml.export import parity_limits
 
