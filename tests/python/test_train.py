@@ -87,6 +87,24 @@ def test_a_head_from_another_code_version_is_refused_by_name(trained, tmp_path) 
         load_head(model)
 
 
+def test_a_nan_quantization_scale_fails_the_export_check(trained, tmp_path) -> None:
+    import numpy as np
+    import onnx
+    from onnx import numpy_helper
+
+    from ml.export import ExportError, check_quantization
+
+    onnx_dir = (trained / "latest").resolve() / "onnx"
+    for name in ("text_encoder.int8.onnx", "head.int8.onnx"):
+        check_quantization(onnx_dir / name)  # what the export kept passes
+    model = onnx.load(str(onnx_dir / "head.int8.onnx"))
+    scale = next(i for i in model.graph.initializer if i.name.endswith("_scale"))
+    scale.CopyFrom(numpy_helper.from_array(np.full_like(numpy_helper.to_array(scale), np.nan), scale.name))
+    onnx.save(model, str(tmp_path / "head.int8.onnx"))
+    with pytest.raises(ExportError, match=f"head.int8.onnx keeps non-finite .*{scale.name}"):
+        check_quantization(tmp_path / "head.int8.onnx")
+
+
 def test_export_passes_the_parity_gate_with_the_fusions(trained) -> None:
     from ml.export import parity_limits
 
