@@ -101,15 +101,14 @@ def load_head(model_dir: Path, name: str = "student") -> CreditModel:
     spec = json.loads((model_dir / "head" / "model.json").read_text())
     model = CreditModel(CreditModelConfig(**spec["config"]), InputDims(**spec["dims"]), spec["text_dim"][name], spec["vocab_size"])
     path = model_dir / "head" / f"{name}.safetensors"
-    state = load_file(path)
-    missing, unexpected = sorted(model.state_dict().keys() - state.keys()), sorted(state.keys() - model.state_dict().keys())
-    if missing or unexpected:  # a head saved by another version of CreditModel: say so, not a torch traceback
+    keys = model.load_state_dict(load_file(path), strict=False)  # torch lists what does not match
+    if keys.missing_keys or keys.unexpected_keys:  # a head saved by another version of CreditModel: say so
         raise ExportError(
-            f"{path} does not match this code's credit model (missing {missing or 'nothing'}, unexpected "
-            f"{unexpected or 'nothing'}): it was trained by another version of ml/. Retrain with `python -m ml.train`; "
-            "the model's existing onnx/ files still score with `dbt build --select tag:scoring`."
+            f"{path} does not match this code's credit model (missing {sorted(keys.missing_keys) or 'nothing'}, "
+            f"unexpected {sorted(keys.unexpected_keys) or 'nothing'}): it was trained by another version of ml/. "
+            "Retrain with `python -m ml.train`; the model's existing onnx/ files still score with "
+            "`dbt build --select tag:scoring`."
         )
-    model.load_state_dict(state)
     return model.eval()
 
 
@@ -243,12 +242,12 @@ def export_onnx(model_dir: Path, calibration_frame: pd.DataFrame) -> dict[str, A
 
 def check_quantization(path: Path) -> None:
     """Every scale a quantized graph keeps is finite and positive: a NaN or zero scale scores garbage silently."""
-    bad = {
-        init.name: numpy_helper.to_array(init).ravel()[:3].tolist()
-        for init in onnx.load(str(path)).graph.initializer
-        if init.name.endswith("_scale")
-        and not (np.isfinite(a := numpy_helper.to_array(init).astype(np.float64)).all() and (a > 0).all())
-    }
+    bad = {}
+    for init in onnx.load(str(path)).graph.initializer:
+        if init.name.endswith("_scale"):
+            scale = numpy_helper.to_array(init).astype(np.float64)
+            if not (np.isfinite(scale) & (scale > 0)).all():
+                bad[init.name] = scale.ravel()[:3].tolist()
     if bad:
         raise ExportError(f"{path.name} keeps non-finite or non-positive quantization scales: {bad}")
 
