@@ -76,6 +76,19 @@ def main(argv: list[str] | None = None) -> int:
             comparisons.add_row(pair, metric, f"{c['difference']:+.4f}", f"[{c['ci95_low']:+.4f}, {c['ci95_high']:+.4f}]",
                                 "yes" if c["excludes_zero"] else "no")
     console.print(comparisons)
+    segments = Table(title="segments of the test month: student - gbm_text (users with the label)")
+    for column in ("segment", "risk AUC", "age macro-F1", "income Spearman"):
+        segments.add_column(column, justify="right")
+    for by in metrics["segments"].values():
+        for name, segment in by.items():
+            cells = []
+            for task, key in (("risk", "risk_auc"), ("age", "age_macro_f1"), ("income", "income_spearman")):
+                c = segment["student - gbm_text"][key]
+                cells.append("–" if c is None else f"{c['difference']:+.4f} [{c['ci95_low']:+.4f}, {c['ci95_high']:+.4f}]"
+                             f"{' *' if c['excludes_zero'] else ''} ({segment['users'][task]:,})")
+            segments.add_row(name, *cells)
+    console.print(segments)
+    console.print("* the interval excludes 0")
     retention = metrics["distillation"]["retention"]
     build = "" if built["build_s"] is None else f"dbt build {built['build_s']:.0f} s, "
     console.print(f"retention: risk {retention['risk']:.3f}, age {retention['age']:.3f}, income {retention['income']:.3f}; "
@@ -83,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps({
             "users": args.users, "dbt_build_s": built["build_s"], "train_s": train_s, "row_counts": metrics["row_counts"],
-            "models": metrics["models"], "comparisons": metrics["comparisons"], "retention": retention,
+            "models": metrics["models"], "comparisons": metrics["comparisons"], "segments": metrics["segments"], "retention": retention,
             "stage_seconds": metrics["stage_seconds"],
         }, indent=2))
     if not args.keep:

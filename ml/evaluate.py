@@ -8,6 +8,10 @@ income for every test user-month. Metrics are computed on the users that have ea
 - income: MAE in MXN and Spearman against the labelled income (clipped at var
   income_clip_max, as the label is), the prediction turned into MXN with
   ``preprocessing.income_label_params``.
+
+``segment_metrics`` repeats the table on parts of the test month (thin and thick files, users
+labelled before or first labelled now): one figure for the whole month can hide a model that
+wins on most users and loses on a few.
 """
 
 from __future__ import annotations
@@ -43,16 +47,46 @@ class TestLabels:
             frame.income_label.to_numpy(np.float64, na_value=np.nan),
         )
 
+    def within(self, risk: np.ndarray, age: np.ndarray, income: np.ndarray) -> "TestLabels":
+        """The labels of the rows in each task's mask; every other row counts as unlabelled."""
+        return TestLabels(
+            np.where(risk, self.risk, np.nan), np.where(age, self.age, -1), np.where(income, self.income_norm, np.nan)
+        )
 
-def model_metrics(model: ScoredModel, labels: TestLabels, prep: Preprocessing) -> dict[str, dict[str, float]]:
-    """Metrics over the labelled users the model scored (an oracle has no truth for hand-made users)."""
+    def counts(self) -> dict[str, int]:
+        return {
+            "risk": int((~np.isnan(self.risk)).sum()),
+            "age": int((self.age >= 0).sum()),
+            "income": int((~np.isnan(self.income_norm)).sum()),
+        }
+
+
+def _defined(labels: TestLabels) -> dict[str, bool]:
+    """Whether each task's metric exists on these labels: AUC needs both outcomes, Spearman two users."""
+    risk = labels.risk[~np.isnan(labels.risk)]
+    return {
+        "risk": bool(len(np.unique(risk)) == 2),
+        "age": bool((labels.age >= 0).any()),
+        "income": bool((~np.isnan(labels.income_norm)).sum() >= 2),
+    }
+
+
+def model_metrics(model: ScoredModel, labels: TestLabels, prep: Preprocessing) -> dict[str, dict[str, float] | None]:
+    """Metrics over the labelled users the model scored (an oracle has no truth for hand-made users).
+
+    A task whose metric does not exist on these labels (a segment without defaulters) is None.
+    """
     r = ~np.isnan(labels.risk) & ~np.isnan(model.risk_prob)
     a = (labels.age >= 0) & ~np.isnan(model.age_prob).any(axis=1)
     i = ~np.isnan(labels.income_norm) & ~np.isnan(model.income)
+    defined = _defined(labels)
     return {
-        "risk": metrics.risk_metrics(labels.risk[r], model.risk_prob[r]),
-        "age": metrics.age_metrics(labels.age[a], model.age_prob[a].argmax(1)),
-        "income": metrics.income_metrics(prep.income_mxn(labels.income_norm[i]), prep.income_mxn(model.income[i])),
+        "risk": metrics.risk_metrics(labels.risk[r], model.risk_prob[r]) if defined["risk"] else None,
+        "age": metrics.age_metrics(labels.age[a], model.age_prob[a].argmax(1)) if defined["age"] else None,
+        "income": (
+            metrics.income_metrics(prep.income_mxn(labels.income_norm[i]), prep.income_mxn(model.income[i]))
+            if defined["income"] else None
+        ),
     }
 
 
@@ -68,18 +102,77 @@ def readout_metrics(readout: np.ndarray, labels: TestLabels, prep: Preprocessing
 
 def compare(
     a: ScoredModel, b: ScoredModel, labels: TestLabels, samples: int, seed: int
-) -> dict[str, dict[str, float | bool]]:
-    """Paired bootstrap of a - b on risk AUC, age macro-F1 and income Spearman, same test users."""
+) -> dict[str, dict[str, float | bool] | None]:
+    """Paired bootstrap of a - b on risk AUC, age macro-F1 and income Spearman, same test users (None: undefined)."""
     r, g, i = ~np.isnan(labels.risk), labels.age >= 0, ~np.isnan(labels.income_norm)
+    defined = _defined(labels)
     return {
-        "risk_auc": metrics.paired_bootstrap("auc", labels.risk[r], a.risk_prob[r], b.risk_prob[r], samples, seed),
-        "age_macro_f1": metrics.paired_bootstrap(
-            "macro_f1", labels.age[g], a.age_prob[g].argmax(1), b.age_prob[g].argmax(1), samples, seed
+        "risk_auc": (
+            metrics.paired_bootstrap("auc", labels.risk[r], a.risk_prob[r], b.risk_prob[r], samples, seed)
+            if defined["risk"] else None
         ),
-        "income_spearman": metrics.paired_bootstrap(
-            "spearman", labels.income_norm[i], a.income[i], b.income[i], samples, seed
+        "age_macro_f1": (
+            metrics.paired_bootstrap("macro_f1", labels.age[g], a.age_prob[g].argmax(1), b.age_prob[g].argmax(1), samples, seed)
+            if defined["age"] else None
+        ),
+        "income_spearman": (
+            metrics.paired_bootstrap("spearman", labels.income_norm[i], a.income[i], b.income[i], samples, seed)
+            if defined["income"] else None
         ),
     }
+
+
+def record_segments(test: pd.DataFrame, thin_file_records: int) -> dict[str, dict[str, np.ndarray]]:
+    """Test user-months by how many ride and delivery records their sequences hold (``lookback_days``).
+
+    A thin file says little but its numbers and categoricals, so a model that reads texts and
+    records has least to work with there; credit validation reports it apart. Each segment has
+    one mask per task (here the same one).
+    """
+    n = (test.n_rides + test.n_deliveries).to_numpy()
+    masks = {
+        "no records": n == 0,
+        f"1-{thin_file_records - 1} records": (n > 0) & (n < thin_file_records),
+        f"{thin_file_records}+ records": n >= thin_file_records,
+    }
+    return {name: {task: mask for task in ("risk", "age", "income")} for name, mask in masks.items()}
+
+
+def label_history_segments(test: pd.DataFrame, earlier: list[pd.DataFrame]) -> dict[str, dict[str, np.ndarray]]:
+    """Per task, test user-months whose user had that label in an earlier (training or validation) month, and the rest.
+
+    Age and income are a user's, so most test users' labels were already there to learn
+    from. Whoever applies the age or income score to users without a label meets the second
+    segment: the one where a model cannot recognise a user it was taught.
+    """
+    columns = {"risk": "risk_label", "age": "age_bucket", "income": "income_label"}
+    seen = {
+        task: test.user_id.isin(pd.concat([f.user_id[f[column].notna()] for f in earlier])).to_numpy()
+        for task, column in columns.items()
+    }
+    return {
+        "labelled before": seen,
+        "first labelled in the test month": {task: ~mask for task, mask in seen.items()},
+    }
+
+
+SEGMENT_MODELS = ("student", "teacher", "no_text", "gbm_stats", "gbm_text")
+
+
+def segment_metrics(
+    segments: dict[str, dict[str, np.ndarray]], models: dict[str, ScoredModel], labels: TestLabels, prep: Preprocessing,
+    samples: int, seed: int,
+) -> dict[str, dict]:
+    """Each segment's labelled users, every model's metrics on them and student - gbm_text with its interval."""
+    out = {}
+    for name, masks in segments.items():
+        part = labels.within(masks["risk"], masks["age"], masks["income"])
+        out[name] = {
+            "users": part.counts(),
+            "models": {m: model_metrics(models[m], part, prep) for m in SEGMENT_MODELS if m in models},
+            "student - gbm_text": compare(models["student"], models["gbm_text"], part, samples, seed),
+        }
+    return out
 
 
 def retention(scores: dict[str, dict], student: str = "student", teacher: str = "teacher", base: str = "no_text") -> dict[str, float]:

@@ -74,7 +74,8 @@ def weighted_auc(y_true: np.ndarray, score: np.ndarray, counts: np.ndarray) -> n
     pos = np.add.reduceat(w * positive, starts, axis=1)  # (samples, groups)
     neg = np.add.reduceat(w * ~positive, starts, axis=1)
     below = np.cumsum(neg, axis=1) - neg  # negatives scored strictly lower than each group
-    return (pos * (below + 0.5 * neg)).sum(1) / (pos.sum(1) * neg.sum(1))
+    pairs = pos.sum(1) * neg.sum(1)
+    return np.divide((pos * (below + 0.5 * neg)).sum(1), pairs, out=np.full(len(pairs), np.nan), where=pairs > 0)  # NaN: one class drawn
 
 
 def weighted_macro_f1(y_true: np.ndarray, y_pred: np.ndarray, counts: np.ndarray, classes: int = 4) -> np.ndarray:
@@ -104,7 +105,8 @@ def weighted_spearman(y_true: np.ndarray, y_pred: np.ndarray, counts: np.ndarray
     total = counts.sum(1, keepdims=True)
     a = a - (counts * a).sum(1, keepdims=True) / total
     b = b - (counts * b).sum(1, keepdims=True) / total
-    return (counts * a * b).sum(1) / np.sqrt((counts * a * a).sum(1) * (counts * b * b).sum(1))
+    spread = np.sqrt((counts * a * a).sum(1) * (counts * b * b).sum(1))
+    return np.divide((counts * a * b).sum(1), spread, out=np.full(len(spread), np.nan), where=spread > 0)  # NaN: a constant resample
 
 
 BOOTSTRAPPED = {"auc": (auc, weighted_auc), "macro_f1": (macro_f1, weighted_macro_f1), "spearman": (spearman, weighted_spearman)}
@@ -119,7 +121,9 @@ def paired_bootstrap(
     the difference, not the (larger) noise of either figure alone. A resample is a row of
     draw counts, and each metric is computed for many rows at once from the counts (sorting
     the users once), instead of once per materialised resample.
-    ``metric``: ``auc`` (scores), ``macro_f1`` (predicted classes) or ``spearman``.
+    ``metric``: ``auc`` (scores), ``macro_f1`` (predicted classes) or ``spearman``. The result's
+    ``samples`` counts the resamples the interval rests on: those where the metric exists (a
+    resample of a small segment can draw no defaulter).
     """
     point, weighted = BOOTSTRAPPED[metric]
     y_true, pred_a, pred_b = map(np.asarray, (y_true, pred_a, pred_b))
@@ -128,12 +132,13 @@ def paired_bootstrap(
         counts = bootstrap_counts(len(y_true), min(chunk, samples - first), seed + first)
         diffs.append(weighted(y_true, pred_a, counts) - weighted(y_true, pred_b, counts))
     diffs = np.concatenate(diffs)
-    low, high = np.percentile(diffs, [2.5, 97.5])
+    diffs = diffs[np.isfinite(diffs)]  # a resample of a small segment can draw one class only: no AUC
+    low, high = np.percentile(diffs, [2.5, 97.5]) if len(diffs) else (np.nan, np.nan)
     return {
         "difference": point(y_true, pred_a) - point(y_true, pred_b),
         "ci95_low": float(low),
         "ci95_high": float(high),
         "excludes_zero": bool(low > 0 or high < 0),
-        "samples": samples,
+        "samples": len(diffs),
         "users": len(y_true),
     }

@@ -142,6 +142,29 @@ def _table(rows: list[list[Any]], header: list[str]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def segment_rows(segments: dict[str, dict]) -> tuple[list[list[Any]], list[str]]:
+    """One row per segment and model: labelled users and the headline metric of each task; then student - gbm_text."""
+    headline = (("risk", "auc", "risk_auc"), ("age", "macro_f1", "age_macro_f1"), ("income", "spearman", "income_spearman"))
+
+    def value(scores: dict | None, metric: str) -> str:
+        return "–" if scores is None else f"{scores[metric]:.4f}"
+
+    def difference(c: dict | None) -> str:
+        if c is None:
+            return "–"
+        text = f"{c['difference']:+.4f} [{c['ci95_low']:+.4f}, {c['ci95_high']:+.4f}]"
+        return f"<b>{text}</b>" if c["excludes_zero"] else text
+
+    rows = []
+    for name, segment in segments.items():
+        users = segment["users"]
+        label = f"{html.escape(name)} ({users['risk']:,} / {users['age']:,} / {users['income']:,})"
+        for model, scores in segment["models"].items():
+            rows.append([label, model, *(value(scores[task], metric) for task, metric, _ in headline)])
+        rows.append([label, "student - gbm_text", *(difference(segment["student - gbm_text"][key]) for _, _, key in headline)])
+    return rows, ["segment (users: risk / age / income)", "model", "risk AUC", "age macro-F1", "income Spearman"]
+
+
 def write_report(
     path: Path,
     metrics: dict[str, Any],
@@ -176,6 +199,11 @@ def write_report(
         [f"{name} encoder" if name != "lexical" else "lexical (word pieces)", f"{r['risk']['auc']:.4f}", f"{r['age']['macro_f1']:.4f}", f"{r['income']['spearman']:.4f}"]
         for name, r in metrics.get("text_readout_alone", {}).items()
     ]
+    segment_tables = "".join(
+        f"<h3>{html.escape(title)}</h3>" + _table(*segment_rows(metrics["segments"][key]))
+        for key, title in (("by_records", "By record count (thin and thick files)"), ("by_label_history", "By label history"))
+        if key in metrics.get("segments", {})
+    )
     images = {
         "ROC and KS": roc_and_ks(models, labels),
         "Risk score distribution per month": score_distribution(risk_by_month),
@@ -199,6 +227,9 @@ validation {', '.join(metrics['split']['valid'])}; test {', '.join(metrics['spli
 <h2>Comparisons (paired bootstrap, {metrics['bootstrap_samples']} resamples of the test users)</h2>
 <p>"Separated from zero" says whether the 95% interval of the difference excludes 0.</p>
 {_table(comparison_rows, ['a - b', 'metric', 'difference', '95% interval', 'separated from zero'])}
+<h2>Segments of the test month</h2><p>The same figures on parts of the test users, with student - gbm_text and its
+paired bootstrap interval (<b>bold</b>: the interval excludes 0). A thin file has few records in the sequences' window;
+"labelled before" users had the task's label in a training or validation month.</p>{segment_tables}
 <h2>Distillation</h2><p>Teacher {distillation['teacher_params']:,} parameters, student {distillation['student_params']:,}
 (ratio {distillation['ratio']:.3f}). Retention (student - no_text) / (teacher - no_text): risk {distillation['retention']['risk']:.3f},
 age {distillation['retention']['age']:.3f}, income {distillation['retention']['income']:.3f}.</p>

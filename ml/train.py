@@ -283,6 +283,16 @@ def _train(args: argparse.Namespace, profile: Profile, version: str, root: Path,
                 "retention": evaluate.retention(scores),
                 "encoder_seconds_per_text": encoder_report["encode_seconds_per_text"],
             },
+            "segments": {  # the same figures on parts of the test month, student - gbm_text with its interval
+                "by_records": evaluate.segment_metrics(
+                    evaluate.record_segments(frames["test"], profile.evaluation.thin_file_records), scored_models,
+                    test_labels, prep, profile.evaluation.bootstrap_samples, profile.seed,
+                ),
+                "by_label_history": evaluate.segment_metrics(
+                    evaluate.label_history_segments(frames["test"], [frames["train"], frames["valid"]]), scored_models,
+                    test_labels, prep, profile.evaluation.bootstrap_samples, profile.seed,
+                ),
+            },
             "text_readout_alone": {  # each ridge read-out of the field texts: no numbers, no sequence
                 name: evaluate.readout_metrics(readout_alone(name, "test"), test_labels, prep) for name in (*tables, "lexical")
             },

@@ -130,6 +130,7 @@ class BaselineConfig:
 @dataclass
 class EvaluationConfig:
     bootstrap_samples: int = 1000  # paired bootstrap resamples of the test users for every comparison
+    thin_file_records: int = 10  # fewer ride and delivery records than this: a thin file (ml.evaluate.record_segments)
     base_points: float = 600.0  # risk points at base_odds (good:bad)
     base_odds: float = 19.0
     pdo: float = 50.0  # points to double the odds

@@ -65,3 +65,21 @@ def test_paired_bootstrap_separates_a_better_model_and_not_an_equal_one(populati
     assert vs_worse["ci95_low"] < vs_worse["difference"] < vs_worse["ci95_high"]
     vs_itself = metrics.paired_bootstrap("auc", y, better, better, samples=300, seed=1)
     assert vs_itself["difference"] == 0 and not vs_itself["excludes_zero"]
+
+
+def test_resamples_without_a_defaulter_are_left_out_of_the_interval() -> None:
+    """Six users, one defaulter: about a third of the resamples draw none and have no AUC."""
+    import warnings
+
+    y = np.array([1.0, 0, 0, 0, 0, 0])
+    a = np.array([0.9, 0.1, 0.2, 0.3, 0.4, 0.5])
+    b = np.array([0.3, 0.1, 0.2, 0.8, 0.4, 0.5])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no division by zero on the way
+        result = metrics.paired_bootstrap("auc", y, a, b, 400, 0)
+    drawn = np.concatenate([metrics.bootstrap_counts(6, 100, first) for first in range(0, 400, 100)])  # its chunks
+    undefined = (drawn[:, 0] == 0).sum()
+    assert 0 < undefined < 400 and result["samples"] == 400 - undefined
+    assert np.isfinite([result["ci95_low"], result["ci95_high"]]).all()
+    assert result["difference"] == pytest.approx(1.0 - 0.4)  # a ranks the defaulter first, b above 2 of 5
+    assert result["ci95_low"] <= result["difference"] <= result["ci95_high"]

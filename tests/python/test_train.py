@@ -44,6 +44,7 @@ def test_artifact_has_every_part_and_a_valid_manifest(trained) -> None:
     assert "metrics.json" in recorded and "encoder/student/model.safetensors" in recorded
     report = (model / "report.html").read_text()
     assert report.count("data:image/png;base64,") >= 8  # every plot, the encoder's included
+    assert "Segments of the test month" in report and "10+ records" in report and "labelled before" in report
 
 
 
@@ -149,6 +150,14 @@ def test_metrics_json_has_every_key(trained) -> None:
         assert metrics["row_counts"][split]["risk_label"] > 0
     assert metrics["seed"] == 7 and metrics["stage_seconds"]["teacher-side credit model"] > 0
     assert set(metrics["text_readout_alone"]) == {"teacher", "student", "lexical"}
+    # each segmentation splits the test month's labelled users without losing or repeating one
+    labelled = {"risk": "risk_label", "age": "age_bucket", "income": "income_label"}
+    for segments in metrics["segments"].values():
+        for task, column in labelled.items():
+            assert sum(s["users"][task] for s in segments.values()) == metrics["row_counts"]["test"][column], task
+        for segment in segments.values():
+            assert set(segment["models"]) == {"student", "teacher", "no_text", "gbm_stats", "gbm_text"}
+            assert set(segment["student - gbm_text"]) == {"risk_auc", "age_macro_f1", "income_spearman"}
     # the oracle sees the truth: nothing trained on data beats its risk AUC
     assert metrics["models"]["oracle"]["risk"]["auc"] >= metrics["models"]["oracle_observable"]["risk"]["auc"] - 0.02
 
