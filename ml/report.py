@@ -136,6 +136,26 @@ def training_curves(histories: dict[str, list[dict]]) -> str:
     return _png(fig)
 
 
+def segment_differences(segments: dict[str, dict[str, dict]]) -> str:
+    """Student - gbm_text per segment and task, with its 95 % interval: where the student wins and loses."""
+    names = [(by, name) for by, parts in segments.items() for name in parts]
+    fig, axes = plt.subplots(1, 3, figsize=(13, 0.45 * len(names) + 1.4), sharey=True)
+    for ax, (key, title) in zip(axes, (("risk_auc", "risk AUC"), ("age_macro_f1", "age macro-F1"), ("income_spearman", "income Spearman"))):
+        for row, (by, name) in enumerate(names):
+            c = segments[by][name]["student - gbm_text"][key]
+            if c is None or not np.isfinite([c["ci95_low"], c["ci95_high"]]).all():
+                continue
+            colour = "black" if not c["excludes_zero"] else ("tab:green" if c["difference"] > 0 else "tab:red")
+            ax.errorbar(c["difference"], row, xerr=[[c["difference"] - c["ci95_low"]], [c["ci95_high"] - c["difference"]]],
+                        fmt="o", color=colour, capsize=3)
+        ax.axvline(0, color="grey", linestyle=":")
+        ax.locator_params(axis="x", nbins=5)
+        ax.set(title=f"student - gbm_text, {title}", xlabel="difference (95 % interval)")
+    axes[0].set_yticks(range(len(names)), [name for _, name in names])
+    axes[0].invert_yaxis()
+    return _png(fig)
+
+
 def _table(rows: list[list[Any]], header: list[str]) -> str:
     head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
     body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
@@ -211,6 +231,7 @@ def write_report(
         "Age confusion matrix": age_confusion(models["student"], labels),
         "Income predicted vs actual": income_scatter(models["student"], labels, prep),
         "PLE gate utilisation": gate_utilisation(gate_usage, experts_per_task),
+        "Segments: student - gbm_text (green: a win, red: a loss, black: the interval holds 0)": segment_differences(metrics["segments"]),
         "Training curves": training_curves(histories),
     }
     for plot in encoder_plots:

@@ -43,7 +43,7 @@ def test_artifact_has_every_part_and_a_valid_manifest(trained) -> None:
     recorded = json.loads((model / "manifest.json").read_text())["files"]
     assert "metrics.json" in recorded and "encoder/student/model.safetensors" in recorded
     report = (model / "report.html").read_text()
-    assert report.count("data:image/png;base64,") >= 8  # every plot, the encoder's included
+    assert report.count("data:image/png;base64,") >= 9  # every plot, the encoder's and the segments' included
     assert "Segments of the test month" in report and "10+ records" in report and "labelled before" in report
 
 
