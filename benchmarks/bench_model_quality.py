@@ -26,6 +26,8 @@ from rich.table import Table
 
 from bench_dbt_build import REPO, bench
 
+from ml.evaluate import HEADLINE
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -77,12 +79,12 @@ def main(argv: list[str] | None = None) -> int:
                                 "yes" if c["excludes_zero"] else "no")
     console.print(comparisons)
     segments = Table(title="segments of the test month: student - gbm_text (users with the label)")
-    for column in ("segment", "risk AUC", "age macro-F1", "income Spearman"):
+    for column in ("segment", *(title for *_, title in HEADLINE)):
         segments.add_column(column, justify="right")
     for by in metrics["segments"].values():
         for name, segment in by.items():
             cells = []
-            for task, key in (("risk", "risk_auc"), ("age", "age_macro_f1"), ("income", "income_spearman")):
+            for task, _, key, _ in HEADLINE:
                 c = segment["student - gbm_text"][key]
                 cells.append("–" if c is None else f"{c['difference']:+.4f} [{c['ci95_low']:+.4f}, {c['ci95_high']:+.4f}]"
                              f"{' *' if c['excludes_zero'] else ''} ({segment['users'][task]:,})")

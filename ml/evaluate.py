@@ -26,6 +26,15 @@ from ml.preprocessing import Preprocessing
 
 
 
+#: Each task's headline metric, its key in ``compare``'s result and its title: what retention,
+#: the segments, the report and the quality benchmark read.
+HEADLINE = (
+    ("risk", "auc", "risk_auc", "risk AUC"),
+    ("age", "macro_f1", "age_macro_f1", "age macro-F1"),
+    ("income", "spearman", "income_spearman", "income Spearman"),
+)
+
+
 @dataclass
 class ScoredModel:
     risk_prob: np.ndarray  # (N,)
@@ -178,7 +187,7 @@ def segment_metrics(
 def retention(scores: dict[str, dict], student: str = "student", teacher: str = "teacher", base: str = "no_text") -> dict[str, float]:
     """(student - no_text) / (teacher - no_text) on risk AUC, age macro-F1 and income Spearman."""
     out = {}
-    for task, metric in (("risk", "auc"), ("age", "macro_f1"), ("income", "spearman")):
+    for task, metric, _, _ in HEADLINE:
         gain = scores[teacher][task][metric] - scores[base][task][metric]
         out[task] = (scores[student][task][metric] - scores[base][task][metric]) / gain if gain else float("nan")
     return out

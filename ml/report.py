@@ -21,7 +21,7 @@ import numpy as np  # noqa: E402
 from sklearn.calibration import calibration_curve  # noqa: E402
 from sklearn.metrics import confusion_matrix, roc_curve  # noqa: E402
 
-from ml.evaluate import ScoredModel, TestLabels  # noqa: E402
+from ml.evaluate import HEADLINE, ScoredModel, TestLabels  # noqa: E402
 from ml.model.credit_model import TASKS  # noqa: E402
 from ml.preprocessing import Preprocessing  # noqa: E402
 
@@ -140,7 +140,7 @@ def segment_differences(segments: dict[str, dict[str, dict]]) -> str:
     """Student - gbm_text per segment and task, with its 95 % interval: where the student wins and loses."""
     names = [(by, name) for by, parts in segments.items() for name in parts]
     fig, axes = plt.subplots(1, 3, figsize=(13, 0.45 * len(names) + 1.4), sharey=True)
-    for ax, (key, title) in zip(axes, (("risk_auc", "risk AUC"), ("age_macro_f1", "age macro-F1"), ("income_spearman", "income Spearman"))):
+    for ax, (_, _, key, title) in zip(axes, HEADLINE):
         for row, (by, name) in enumerate(names):
             c = segments[by][name]["student - gbm_text"][key]
             if c is None or not np.isfinite([c["ci95_low"], c["ci95_high"]]).all():
@@ -164,8 +164,6 @@ def _table(rows: list[list[Any]], header: list[str]) -> str:
 
 def segment_rows(segments: dict[str, dict]) -> tuple[list[list[Any]], list[str]]:
     """One row per segment and model: labelled users and the headline metric of each task; then student - gbm_text."""
-    headline = (("risk", "auc", "risk_auc"), ("age", "macro_f1", "age_macro_f1"), ("income", "spearman", "income_spearman"))
-
     def value(scores: dict | None, metric: str) -> str:
         return "–" if scores is None else f"{scores[metric]:.4f}"
 
@@ -180,9 +178,9 @@ def segment_rows(segments: dict[str, dict]) -> tuple[list[list[Any]], list[str]]
         users = segment["users"]
         label = f"{html.escape(name)} ({users['risk']:,} / {users['age']:,} / {users['income']:,})"
         for model, scores in segment["models"].items():
-            rows.append([label, model, *(value(scores[task], metric) for task, metric, _ in headline)])
-        rows.append([label, "student - gbm_text", *(difference(segment["student - gbm_text"][key]) for _, _, key in headline)])
-    return rows, ["segment (users: risk / age / income)", "model", "risk AUC", "age macro-F1", "income Spearman"]
+            rows.append([label, model, *(value(scores[task], metric) for task, metric, _, _ in HEADLINE)])
+        rows.append([label, "student - gbm_text", *(difference(segment["student - gbm_text"][key]) for _, _, key, _ in HEADLINE)])
+    return rows, ["segment (users: risk / age / income)", "model", *(title for *_, title in HEADLINE)]
 
 
 def write_report(
