@@ -23,10 +23,11 @@ from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 from sklearn.linear_model import LogisticRegression, Ridge
 
 from ml.configs import BaselineConfig
+from ml.dataset import LABEL_COLUMNS
 from ml.preprocessing import CATEGORICAL_FEATURES, Preprocessing
 
 
-LABEL_COLUMNS = ["risk_label", "age_bucket", "income_label"]
+TARGET_COLUMNS = list(LABEL_COLUMNS.values())  # the label columns, in task order
 PARALLEL_FOLDS_MAX_BYTES = 1 << 30  # TF-IDF values above this (~270M entries, ~80k users) fit folds in one process
 
 
@@ -80,7 +81,7 @@ class TextScores:
     def _fit(self, x: sparse.csr_matrix, rows: np.ndarray, labels: pd.DataFrame):
         """The three linear models on ``x[rows]``, each sliced here in the worker to its labelled rows."""
         models = self._linear()
-        for model, column in zip(models, LABEL_COLUMNS):
+        for model, column in zip(models, TARGET_COLUMNS):
             labelled = rows[labels[column].notna().to_numpy()[rows]]
             model.fit(x[labelled], labels[column].to_numpy()[labelled])
         return models
@@ -95,7 +96,7 @@ class TextScores:
         self.key_ngrams = sparse.hstack([self.word.transform(self.keys), self.char.transform(self.keys)]).tocsr().astype(np.float32)
         document_ngrams = counts @ self.key_ngrams
         x = self.tfidf.fit(document_ngrams).transform(document_ngrams, copy=False)  # scaled in place: no second matrix
-        labels = train[LABEL_COLUMNS].reset_index(drop=True)
+        labels = train[TARGET_COLUMNS].reset_index(drop=True)
         oof = np.zeros((len(train), 6))
         folds = [(np.flatnonzero(fold_of_row != k), np.flatnonzero(fold_of_row == k)) for k in np.unique(fold_of_row)]
         # the folds' fits and the final one are independent: one per core (each solver is
@@ -135,14 +136,15 @@ def fit_gbm(
         n_jobs=2,
         verbose=-1,
     )
-    x_train, x_valid = train.drop(columns=LABEL_COLUMNS), valid.drop(columns=LABEL_COLUMNS)
+    x_train, x_valid = train.drop(columns=TARGET_COLUMNS), valid.drop(columns=TARGET_COLUMNS)
     stop = [lgb.early_stopping(config.early_stopping_rounds, verbose=False)]
     models = {}
-    for task, column, estimator in (
-        ("risk", "risk_label", lgb.LGBMClassifier(objective="binary", **common)),
-        ("age", "age_bucket", lgb.LGBMClassifier(objective="multiclass", num_class=4, **common)),
-        ("income", "income_label", lgb.LGBMRegressor(objective="regression", **common)),
+    for task, estimator in (
+        ("risk", lgb.LGBMClassifier(objective="binary", **common)),
+        ("age", lgb.LGBMClassifier(objective="multiclass", num_class=4, **common)),
+        ("income", lgb.LGBMRegressor(objective="regression", **common)),
     ):
+        column = LABEL_COLUMNS[task]
         fit_rows, valid_rows = train[column].notna(), valid[column].notna()
         estimator.fit(
             x_train[fit_rows], train.loc[fit_rows, column],
@@ -151,7 +153,7 @@ def fit_gbm(
         models[task] = estimator
     out = {}
     for name, frame in frames.items():
-        x = frame.drop(columns=LABEL_COLUMNS, errors="ignore")
+        x = frame.drop(columns=TARGET_COLUMNS, errors="ignore")
         out[name] = BaselinePredictions(
             risk_prob=models["risk"].predict_proba(x)[:, 1],
             age_prob=models["age"].predict_proba(x),
@@ -165,7 +167,7 @@ def run_baselines(
     seed: int,
 ) -> dict[str, dict[str, BaselinePredictions]]:
     """gbm_stats and gbm_text predictions for every split (train, valid, test); ``folds``: of the training rows' text scores."""
-    labelled = {name: pd.concat([tabular(f, prep), f[LABEL_COLUMNS].reset_index(drop=True)], axis=1) for name, f in splits.items()}
+    labelled = {name: pd.concat([tabular(f, prep), f[TARGET_COLUMNS].reset_index(drop=True)], axis=1) for name, f in splits.items()}
     results = {"gbm_stats": fit_gbm(labelled["train"], labelled["valid"], labelled, config, seed)}
 
     text = TextScores(config, text_keys, prep)

@@ -27,6 +27,7 @@ FEATURES = "features.user_month_features"
 SEQUENCES = "features.user_month_sequences"
 LABELS = "labels.user_month_labels"
 FIELD_TEXTS = "features.field_texts"
+LABEL_COLUMNS = {"risk": "risk_label", "age": "age_bucket", "income": "income_label"}  # each task's column in LABELS
 
 
 def dbt_vars() -> dict[str, Any]:
@@ -52,7 +53,7 @@ class TrainingData:
 def read_training_data(spark: Any, cell_buckets: int, points: PointsScale) -> TrainingData:
     features = read_table(spark, FEATURES)
     sequences = read_table(spark, SEQUENCES).drop("is_train")
-    labels = read_table(spark, LABELS).select("user_id", "dt", "risk_label", "age_bucket", "income_label", "income_mxn")
+    labels = read_table(spark, LABELS).select("user_id", "dt", *LABEL_COLUMNS.values(), "income_mxn")
     joined = features.join(sequences, ["user_id", "dt"], "inner").join(labels, ["user_id", "dt"], "left")
     frame = joined.toPandas().sort_values(["dt", "user_id"], kind="stable").reset_index(drop=True)
     preprocessing = from_marts(
@@ -82,7 +83,7 @@ def split_out_of_time(frame: pd.DataFrame) -> dict[str, Split]:
     splits = {}
     for name, chosen in months.items():
         part = frame[frame.dt.isin(chosen)].reset_index(drop=True)
-        for label in ("risk_label", "age_bucket", "income_label"):
+        for label in LABEL_COLUMNS.values():
             n = int(part[label].notna().sum())
             if n < MIN_USERS_PER_SPLIT:
                 raise ValueError(
@@ -122,9 +123,7 @@ def label_counts(frame: pd.DataFrame) -> dict[str, int]:
     return {
         "user_months": len(frame),
         "users": int(frame.user_id.nunique()),
-        "risk_label": int(frame.risk_label.notna().sum()),
-        "age_bucket": int(frame.age_bucket.notna().sum()),
-        "income_label": int(frame.income_label.notna().sum()),
+        **{column: int(frame[column].notna().sum()) for column in LABEL_COLUMNS.values()},
     }
 
 

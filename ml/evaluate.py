@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ml import metrics
+from ml.dataset import LABEL_COLUMNS
 from ml.preprocessing import Preprocessing
 
 
@@ -154,10 +155,9 @@ def label_history_segments(test: pd.DataFrame, earlier: list[pd.DataFrame]) -> d
     from. Whoever applies the age or income score to users without a label meets the second
     segment: the one where a model cannot recognise a user it was taught.
     """
-    columns = {"risk": "risk_label", "age": "age_bucket", "income": "income_label"}
     seen = {
         task: test.user_id.isin(pd.concat([f.user_id[f[column].notna()] for f in earlier])).to_numpy()
-        for task, column in columns.items()
+        for task, column in LABEL_COLUMNS.items()
     }
     return {
         "labelled before": seen,
