@@ -57,27 +57,29 @@ class TestLabels:
             frame.income_label.to_numpy(np.float64, na_value=np.nan),
         )
 
-    def within(self, risk: np.ndarray, age: np.ndarray, income: np.ndarray) -> "TestLabels":
+    def labelled(self) -> dict[str, np.ndarray]:
+        """Per task, the rows that have its label."""
+        return {"risk": ~np.isnan(self.risk), "age": self.age >= 0, "income": ~np.isnan(self.income_norm)}
+
+    def within(self, masks: dict[str, np.ndarray]) -> "TestLabels":
         """The labels of the rows in each task's mask; every other row counts as unlabelled."""
         return TestLabels(
-            np.where(risk, self.risk, np.nan), np.where(age, self.age, -1), np.where(income, self.income_norm, np.nan)
+            np.where(masks["risk"], self.risk, np.nan),
+            np.where(masks["age"], self.age, -1),
+            np.where(masks["income"], self.income_norm, np.nan),
         )
 
     def counts(self) -> dict[str, int]:
-        return {
-            "risk": int((~np.isnan(self.risk)).sum()),
-            "age": int((self.age >= 0).sum()),
-            "income": int((~np.isnan(self.income_norm)).sum()),
-        }
+        return {task: int(mask.sum()) for task, mask in self.labelled().items()}
 
 
 def _defined(labels: TestLabels) -> dict[str, bool]:
     """Whether each task's metric exists on these labels: AUC needs both outcomes, Spearman two users."""
-    risk = labels.risk[~np.isnan(labels.risk)]
+    has = labels.labelled()
     return {
-        "risk": bool(len(np.unique(risk)) == 2),
-        "age": bool((labels.age >= 0).any()),
-        "income": bool((~np.isnan(labels.income_norm)).sum() >= 2),
+        "risk": bool(len(np.unique(labels.risk[has["risk"]])) == 2),
+        "age": bool(has["age"].any()),
+        "income": bool(has["income"].sum() >= 2),
     }
 
 
@@ -86,9 +88,10 @@ def model_metrics(model: ScoredModel, labels: TestLabels, prep: Preprocessing) -
 
     A task whose metric does not exist on these labels (a segment without defaulters) is None.
     """
-    r = ~np.isnan(labels.risk) & ~np.isnan(model.risk_prob)
-    a = (labels.age >= 0) & ~np.isnan(model.age_prob).any(axis=1)
-    i = ~np.isnan(labels.income_norm) & ~np.isnan(model.income)
+    has = labels.labelled()
+    r = has["risk"] & ~np.isnan(model.risk_prob)
+    a = has["age"] & ~np.isnan(model.age_prob).any(axis=1)
+    i = has["income"] & ~np.isnan(model.income)
     defined = _defined(labels)
     return {
         "risk": metrics.risk_metrics(labels.risk[r], model.risk_prob[r]) if defined["risk"] else None,
@@ -114,22 +117,18 @@ def compare(
     a: ScoredModel, b: ScoredModel, labels: TestLabels, samples: int, seed: int
 ) -> dict[str, dict[str, float | bool] | None]:
     """Paired bootstrap of a - b on risk AUC, age macro-F1 and income Spearman, same test users (None: undefined)."""
-    r, g, i = ~np.isnan(labels.risk), labels.age >= 0, ~np.isnan(labels.income_norm)
-    defined = _defined(labels)
-    return {
-        "risk_auc": (
-            metrics.paired_bootstrap("auc", labels.risk[r], a.risk_prob[r], b.risk_prob[r], samples, seed)
-            if defined["risk"] else None
-        ),
-        "age_macro_f1": (
-            metrics.paired_bootstrap("macro_f1", labels.age[g], a.age_prob[g].argmax(1), b.age_prob[g].argmax(1), samples, seed)
-            if defined["age"] else None
-        ),
-        "income_spearman": (
-            metrics.paired_bootstrap("spearman", labels.income_norm[i], a.income[i], b.income[i], samples, seed)
-            if defined["income"] else None
-        ),
+    has, defined = labels.labelled(), _defined(labels)
+    compared = {  # per task: the truth and what each model's headline metric reads (a class for age)
+        "risk": (labels.risk, a.risk_prob, b.risk_prob),
+        "age": (labels.age, a.age_prob.argmax(1), b.age_prob.argmax(1)),
+        "income": (labels.income_norm, a.income, b.income),
     }
+    out = {}
+    for task, metric, key, _ in HEADLINE:
+        rows = has[task]
+        y, pred_a, pred_b = (array[rows] for array in compared[task])
+        out[key] = metrics.paired_bootstrap(metric, y, pred_a, pred_b, samples, seed) if defined[task] else None
+    return out
 
 
 def record_segments(test: pd.DataFrame, thin_file_records: int) -> dict[str, dict[str, np.ndarray]]:
@@ -145,7 +144,7 @@ def record_segments(test: pd.DataFrame, thin_file_records: int) -> dict[str, dic
         f"1-{thin_file_records - 1} records": (n > 0) & (n < thin_file_records),
         f"{thin_file_records}+ records": n >= thin_file_records,
     }
-    return {name: {task: mask for task in ("risk", "age", "income")} for name, mask in masks.items()}
+    return {name: dict.fromkeys(LABEL_COLUMNS, mask) for name, mask in masks.items()}
 
 
 def label_history_segments(test: pd.DataFrame, earlier: list[pd.DataFrame]) -> dict[str, dict[str, np.ndarray]]:
@@ -175,7 +174,7 @@ def segment_metrics(
     """Each segment's labelled users, every model's metrics on them and student - gbm_text with its interval."""
     out = {}
     for name, masks in segments.items():
-        part = labels.within(masks["risk"], masks["age"], masks["income"])
+        part = labels.within(masks)
         out[name] = {
             "users": part.counts(),
             "models": {m: model_metrics(models[m], part, prep) for m in SEGMENT_MODELS if m in models},
