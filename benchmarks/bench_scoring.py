@@ -129,10 +129,12 @@ def naive_torch(model_dir: Path, frame: pd.DataFrame) -> float:
     from ml.model.fit import KeyTable, predict
     from ml.preprocessing import Preprocessing
     from ml.text.encoder import FieldEncoder
+    from ml.tree_scores import TREES_DIR, TreeScores
 
     torch.set_num_threads(1)
     prep = Preprocessing.load(model_dir / "preprocessing.json")
     encoder, head = FieldEncoder.from_pretrained(encoder_dir(model_dir)), load_head(model_dir)
+    trees = TreeScores.load(model_dir / TREES_DIR)
     start = time.process_time()
     for i in range(len(frame)):
         row = frame.iloc[i : i + 1]
@@ -140,7 +142,7 @@ def naive_torch(model_dir: Path, frame: pd.DataFrame) -> float:
         table = torch_key_table(encoder, head, keys, batch_size=max(1, len(keys)))
         first = {key: position for position, key in reversed(list(enumerate(keys)))}  # each key's first slot
         rows = [0, *(position + 1 for position in first.values())]
-        predict(head, model_inputs(row, prep, list(first)), KeyTable(table.embeddings[rows], table.lexical[rows], []))
+        predict(head, model_inputs(row, prep, list(first), trees(row, prep)), KeyTable(table.embeddings[rows], table.lexical[rows], []))
     return (time.process_time() - start) / len(frame)
 
 

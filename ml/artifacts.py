@@ -3,6 +3,7 @@
     artifacts/models/<version>/
         encoder/{teacher,student}/    save_pretrained (weights, config, tokenizer)
         head/{student,teacher,no_text}.safetensors, head/model.json
+        trees/{risk,age,income}.txt, trees/scale.json   the LightGBM trees whose scores the heads read
         preprocessing.json            the stored parameters the model was trained with
         profile.json                  the model profile that made it
         metrics.json, report.html

@@ -1,7 +1,9 @@
 """LightGBM baselines on the same split and users as the neural models.
 
 - ``gbm_stats``: the selected numeric features (raw; LightGBM handles missing values) and the
-  encoded categoricals, the tree model the seed system compares against;
+  encoded categoricals, the tree model the seed system compares against. Its trees are also
+  what every credit model reads as tree scores (``ml.tree_scores``; ``stacked_tree_scores``
+  fits them, cross-fitted by training month for the training rows);
 - ``gbm_text``: the same plus a bag of words of the user-month's field texts that is a fair
   rival for a model that reads text: TF-IDF of word 1-2 grams and character 3-5 grams, fitted
   on the training months, turned by linear models into per-task text scores, out of fold on
@@ -24,7 +26,8 @@ from sklearn.linear_model import LogisticRegression, Ridge
 
 from ml.configs import BaselineConfig
 from ml.dataset import LABEL_COLUMNS
-from ml.preprocessing import CATEGORICAL_FEATURES, Preprocessing
+from ml.preprocessing import Preprocessing
+from ml.tree_scores import N_TREE_SCORES, TreeScores, raw_scores, tabular
 
 
 TARGET_COLUMNS = list(LABEL_COLUMNS.values())  # the label columns, in task order
@@ -36,14 +39,6 @@ class BaselinePredictions:
     risk_prob: np.ndarray
     age_prob: np.ndarray  # (N, 4)
     income: np.ndarray  # normalised
-
-
-def tabular(frame: pd.DataFrame, prep: Preprocessing) -> pd.DataFrame:
-    x = frame[prep.numeric_features].astype("float64").reset_index(drop=True)
-    codes = prep.categorical(frame)
-    for i, name in enumerate(CATEGORICAL_FEATURES):
-        x[name] = pd.Categorical(codes[:, i], categories=range(prep.categorical_cardinalities[i]))
-    return x
 
 
 class TextScores:
@@ -118,10 +113,8 @@ class TextScores:
         return self._scores(self.models, self.features(frame))
 
 
-def fit_gbm(
-    train: pd.DataFrame, valid: pd.DataFrame, frames: dict[str, pd.DataFrame], config: BaselineConfig, seed: int
-) -> dict[str, BaselinePredictions]:
-    """One LightGBM per task, early-stopped on the validation month; predictions for every frame."""
+def fit_gbm(train: pd.DataFrame, valid: pd.DataFrame, config: BaselineConfig, seed: int) -> dict[str, lgb.Booster]:
+    """One LightGBM per task on ``train``'s labelled rows, early-stopped on the validation month's."""
     common = dict(
         num_leaves=config.num_leaves,
         learning_rate=config.learning_rate,
@@ -138,7 +131,7 @@ def fit_gbm(
     )
     x_train, x_valid = train.drop(columns=TARGET_COLUMNS), valid.drop(columns=TARGET_COLUMNS)
     stop = [lgb.early_stopping(config.early_stopping_rounds, verbose=False)]
-    models = {}
+    boosters = {}
     for task, estimator in (
         ("risk", lgb.LGBMClassifier(objective="binary", **common)),
         ("age", lgb.LGBMClassifier(objective="multiclass", num_class=4, **common)),
@@ -150,33 +143,59 @@ def fit_gbm(
             x_train[fit_rows], train.loc[fit_rows, column],
             eval_X=(x_valid[valid_rows],), eval_y=(valid.loc[valid_rows, column],), callbacks=stop,
         )
-        models[task] = estimator
-    out = {}
-    for name, frame in frames.items():
-        x = frame.drop(columns=TARGET_COLUMNS, errors="ignore")
-        out[name] = BaselinePredictions(
-            risk_prob=models["risk"].predict_proba(x)[:, 1],
-            age_prob=models["age"].predict_proba(x),
-            income=np.clip(models["income"].predict(x), -1, 1),
-        )
-    return out
+        boosters[task] = estimator.booster_
+    return boosters
+
+
+def predict_gbm(boosters: dict[str, lgb.Booster], frame: pd.DataFrame) -> BaselinePredictions:
+    x = frame.drop(columns=TARGET_COLUMNS, errors="ignore")
+    return BaselinePredictions(
+        risk_prob=boosters["risk"].predict(x), age_prob=boosters["age"].predict(x),
+        income=np.clip(boosters["income"].predict(x), -1, 1),
+    )
+
+
+def _with_labels(frame: pd.DataFrame, prep: Preprocessing) -> pd.DataFrame:
+    return pd.concat([tabular(frame, prep), frame[TARGET_COLUMNS].reset_index(drop=True)], axis=1)
+
+
+def stacked_tree_scores(
+    splits: dict[str, pd.DataFrame], prep: Preprocessing, folds: np.ndarray, config: BaselineConfig, seed: int,
+) -> tuple[TreeScores, dict[str, np.ndarray], dict[str, BaselinePredictions]]:
+    """The tree scores the credit models read (``ml.tree_scores``), and ``gbm_stats``'s predictions.
+
+    Training rows: out of fold, from trees fitted on the other folds' rows (``folds``, the text
+    read-outs' own: by training month). Every other split: the trees fitted on every training
+    row, which are ``gbm_stats``. The scale is the training rows' out-of-fold scores'.
+    """
+    labelled = {name: _with_labels(frame, prep) for name, frame in splits.items()}
+    train, valid = labelled["train"], labelled["valid"]
+    out_of_fold = np.zeros((len(train), N_TREE_SCORES))
+    for fold in np.unique(folds):
+        held = folds == fold
+        boosters = fit_gbm(train[~held].reset_index(drop=True), valid, config, seed)
+        out_of_fold[held] = raw_scores(boosters, train[held].drop(columns=TARGET_COLUMNS), threads=2)
+    full = fit_gbm(train, valid, config, seed)
+    trees = TreeScores(full, out_of_fold.mean(axis=0), out_of_fold.std(axis=0) + 1e-6)
+    scores = {"train": trees.standardise(out_of_fold)}
+    for name, frame in labelled.items():
+        if name != "train":
+            scores[name] = trees.standardise(raw_scores(full, frame.drop(columns=TARGET_COLUMNS), threads=2))
+    return trees, scores, {name: predict_gbm(full, frame) for name, frame in labelled.items()}
 
 
 def run_baselines(
     splits: dict[str, pd.DataFrame], prep: Preprocessing, text_keys: list[str], folds: np.ndarray, config: BaselineConfig,
-    seed: int,
+    seed: int, gbm_stats: dict[str, BaselinePredictions],
 ) -> dict[str, dict[str, BaselinePredictions]]:
-    """gbm_stats and gbm_text predictions for every split (train, valid, test); ``folds``: of the training rows' text scores."""
-    labelled = {name: pd.concat([tabular(f, prep), f[TARGET_COLUMNS].reset_index(drop=True)], axis=1) for name, f in splits.items()}
-    results = {"gbm_stats": fit_gbm(labelled["train"], labelled["valid"], labelled, config, seed)}
-
+    """gbm_stats (fitted by ``stacked_tree_scores``) and gbm_text predictions for every split; ``folds``: of the training rows' text scores."""
     text = TextScores(config, text_keys, prep)
     scores = {"train": text.fit_out_of_fold(splits["train"], folds)}
     for name in ("valid", "test"):
         scores[name] = text.transform(splits[name])
     with_text = {}
-    for name, frame in labelled.items():
+    for name, frame in splits.items():
         extra = pd.DataFrame(scores[name], columns=["text_risk", "text_age_0", "text_age_1", "text_age_2", "text_age_3", "text_income"])
-        with_text[name] = pd.concat([frame, extra], axis=1)
-    results["gbm_text"] = fit_gbm(with_text["train"], with_text["valid"], with_text, config, seed)
-    return results
+        with_text[name] = pd.concat([_with_labels(frame, prep), extra], axis=1)
+    boosters = fit_gbm(with_text["train"], with_text["valid"], config, seed)
+    return {"gbm_stats": gbm_stats, "gbm_text": {name: predict_gbm(boosters, frame) for name, frame in with_text.items()}}

@@ -127,8 +127,8 @@ def label_counts(frame: pd.DataFrame) -> dict[str, int]:
     }
 
 
-def model_inputs(frame: pd.DataFrame, prep: Preprocessing, text_keys: list[str]) -> ModelInputs:
-    """Arrays of one split; each field key is replaced by its row in the embedding table."""
+def model_inputs(frame: pd.DataFrame, prep: Preprocessing, text_keys: list[str], tree_scores: np.ndarray) -> ModelInputs:
+    """Arrays of one split; each field key is replaced by its row in the embedding table. ``tree_scores``: (N, 6), ``ml.tree_scores``."""
     rows, records, slots, keys = prep.text_slots(frame)
     slot_index = np.zeros((len(frame), prep.n_records, prep.n_slots), dtype=np.int32)
     position = pd.Index(text_keys).get_indexer(keys)
@@ -136,7 +136,7 @@ def model_inputs(frame: pd.DataFrame, prep: Preprocessing, text_keys: list[str])
         missing = keys[position < 0][:3].tolist()
         raise ValueError(f"field keys missing from {FIELD_TEXTS}, e.g. {missing}: rebuild it with `dbt build --select field_texts`")
     slot_index[rows, records, slots] = position + 1
-    return ModelInputs(prep.numeric(frame), prep.categorical(frame), prep.records(frame), slot_index)
+    return ModelInputs(prep.numeric(frame), prep.categorical(frame), prep.records(frame), slot_index, tree_scores)
 
 
 def labels_of(frame: pd.DataFrame) -> Labels:

@@ -5,7 +5,7 @@ Run at the end of ``python -m ml.train`` and on its own (``--model DIR``). Steps
 1. export ``text_encoder`` (student BERT + mean pooling + the head's ``project_text``, its
    projection and the scores of both text read-outs, the lexical one computed from the token
    ids: ``input_ids, attention_mask -> field_vector``) and
-   ``head`` (fusion + PLE + towers on the field vectors -> ``risk_prob, age_prob, income``)
+   ``head`` (fusion + PLE + towers on the field vectors and the tree scores -> ``risk_prob, age_prob, income``)
    with opset 17;
 2. optimise the encoder with ``onnxruntime.transformers`` and check that the Attention,
    SkipLayerNormalization and Gelu fusions are present;
@@ -49,6 +49,7 @@ from ml.model.credit_model import CreditModel, InputDims
 from ml.preprocessing import Preprocessing
 from ml.scoring import HEAD_INPUTS, HEAD_OUTPUTS, ONNX_DIR, RECORD_AXIS_INPUTS, ScoringModel
 from ml.text.encoder import FieldEncoder, FieldEmbedder
+from ml.tree_scores import N_TREE_SCORES, TREES_DIR, TreeScores
 
 OPSET = 17
 REQUIRED_FUSIONS = {"Attention": ("Attention", "MultiHeadAttention"), "SkipLayerNormalization": ("SkipLayerNormalization",),
@@ -84,11 +85,11 @@ class HeadForExport(nn.Module):
         self.model = model
 
     def forward(self, field_rows, field_table, record_type, record_hour, record_payment, record_status,
-                record_cell, record_numeric, numeric, categorical):
+                record_cell, record_numeric, numeric, categorical, tree_scores):
         record = {"record_type": record_type, "record_hour": record_hour, "record_payment": record_payment,
                   "record_status": record_status, "record_cell": record_cell, "record_numeric": record_numeric}
         field_vectors = field_table[field_rows]  # (B, T, S, r): a Gather, as training's F.embedding
-        out = self.model(field_vectors, field_rows > 0, record, numeric, categorical)
+        out = self.model(field_vectors, field_rows > 0, record, numeric, categorical, tree_scores)
         return torch.sigmoid(out.risk_logit), torch.softmax(out.age_logits, dim=-1), out.income
 
 
@@ -162,6 +163,7 @@ def _sample_head_inputs(prep: Preprocessing, r: int, batch: int = 2) -> dict[str
         "record_numeric": torch.zeros(batch, T, 3),
         "numeric": torch.zeros(batch, len(prep.numeric_features)),
         "categorical": torch.zeros(batch, len(prep.categorical_cardinalities), dtype=torch.long),
+        "tree_scores": torch.zeros(batch, N_TREE_SCORES),
     }
     sample["record_type"][:, 0] = 1
     return sample
@@ -278,7 +280,8 @@ def torch_scores(model_dir: Path, frame: pd.DataFrame) -> pd.DataFrame:
     prep = Preprocessing.load(model_dir / "preprocessing.json")
     keys = sorted(set(prep.text_slots(frame)[3].tolist()))
     head = load_head(model_dir)
-    pred = predict(head, model_inputs(frame, prep, keys), torch_key_table(FieldEncoder.from_pretrained(encoder_dir(model_dir)), head, keys))
+    inputs = model_inputs(frame, prep, keys, TreeScores.load(model_dir / TREES_DIR)(frame, prep))
+    pred = predict(head, inputs, torch_key_table(FieldEncoder.from_pretrained(encoder_dir(model_dir)), head, keys))
     return pd.DataFrame({"risk_prob": pred.risk_prob, "age_bucket": pred.age_prob.argmax(1), "income_norm": pred.income})
 
 
@@ -358,7 +361,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from ml.artifacts import verify_manifest, write_manifest
     from ml.dataset import read_training_data
-    from ml.preprocessing import PointsScale
     from ml.spark_session import spark_session
 
     model_dir = Path(args.model).resolve()

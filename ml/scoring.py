@@ -6,6 +6,7 @@ Two steps, each a ``mapInPandas`` body:
   int8 ONNX text encoder: student BERT, mean pooling, the head's text projection). Only keys
   not yet in the cache for the model version reach it, so each key is encoded once;
 - ``score_batches``: user-months in (features and sequences), risk, age and income out, from
+  the LightGBM trees' scores of the numeric features and categoricals (``ml.tree_scores``) and
   one run of the int8 ONNX head. The model version's cache reaches every Python worker as one
   Spark broadcast (``VectorTable``: 64 bytes a key), so user-months never shuffle their keys
   to meet it. The head gets each text slot as a row number of that table and gathers the
@@ -20,7 +21,7 @@ others would get a vector that depends on its neighbours; alone, its vector depe
 the key and the model version, and it costs no more (no padding).
 
 This module imports neither the training code nor the data generator: what it shares with
-training is ``ml.preprocessing`` and ``ml.artifacts``.
+training is ``ml.preprocessing``, ``ml.tree_scores`` and ``ml.artifacts``.
 """
 
 from __future__ import annotations
@@ -38,13 +39,14 @@ import pandas as pd
 
 from ml.artifacts import verify_manifest
 from ml.preprocessing import Preprocessing, records_first, take_records
+from ml.tree_scores import TREES_DIR, TreeScores
 
 ONNX_DIR = "onnx"
 TEXT_ENCODER = "text_encoder.int8.onnx"
 HEAD = "head.int8.onnx"
 HEAD_INPUTS = (
     "field_rows", "field_table", "record_type", "record_hour", "record_payment", "record_status",
-    "record_cell", "record_numeric", "numeric", "categorical",
+    "record_cell", "record_numeric", "numeric", "categorical", "tree_scores",
 )
 RECORD_AXIS_INPUTS = tuple(name for name in HEAD_INPUTS if name == "field_rows" or name.startswith("record_"))
 HEAD_OUTPUTS = ("risk_prob", "age_prob", "income")
@@ -124,6 +126,8 @@ class ScoringModel:
         self.model_sha256 = verify_manifest(self.model_dir) if verify else None  # before any session exists
         self.version = self.model_dir.name
         self.preprocessing = Preprocessing.load(self.model_dir / "preprocessing.json")
+        self.trees = TreeScores.load(self.model_dir / TREES_DIR)
+        self.threads = max(1, threads)
         spec = _scoring_spec(self.model_dir)
         self.field_dim = int(spec["field_dim"])
         options = ort.SessionOptions()
@@ -183,6 +187,7 @@ class ScoringModel:
             **prep.records(frame),
             "numeric": prep.numeric(frame),
             "categorical": prep.categorical(frame),
+            "tree_scores": self.trees(frame, prep, self.threads),
         }
 
     def head_feeds(

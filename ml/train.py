@@ -2,7 +2,9 @@
 
 Stages (each timed and shown with a progress bar):
 
-1. read the marts through Spark (same profile and target as dbt) and split out of time;
+1. read the marts through Spark (same profile and target as dbt) and split out of time; the tree
+   scores every credit model reads (``ml.tree_scores``: ``gbm_stats``'s trees, cross-fitted by
+   training month);
 2. the field-text encoder: tokenizer, teacher, TinyBERT general distillation (``ml.text``);
 3. embed every distinct field key once with the teacher and with the student;
 4. the text read-outs, cross-fitted by training month: each encoder's vectors (``ml.model.readout``) and
@@ -40,7 +42,7 @@ from safetensors.torch import save_file
 
 from ml import evaluate
 from ml.artifacts import DEFAULT_ROOT, point_latest, write_manifest
-from ml.baselines import run_baselines
+from ml.baselines import run_baselines, stacked_tree_scores
 from ml.configs import Profile, load_profile, profile_to_dict
 from ml.dataset import cross_fitting_folds, labels_of, model_inputs, read_training_data
 from ml.model.credit_model import CreditModel, InputDims
@@ -51,6 +53,7 @@ from ml.preprocessing import PointsScale
 from ml.text.build import build_encoder, seed_everything
 from ml.text.corpus import novelty_by_month, training_corpus
 from ml.text.encoder import FieldEncoder
+from ml.tree_scores import TREES_DIR
 from ml.warehouse import read_table
 
 console = Console(stderr=True)
@@ -149,8 +152,16 @@ def _train(args: argparse.Namespace, profile: Profile, version: str, root: Path,
     prep.save(work / "preprocessing.json")
     (work / "profile.json").write_text(json.dumps(profile_to_dict(profile), indent=2))
     frames = {name: split.frame for name, split in data.splits.items()}
-    inputs = {name: model_inputs(frame, prep, data.text_keys) for name, frame in frames.items()}
     labels = {name: labels_of(frame) for name, frame in frames.items()}
+    folds = cross_fitting_folds(frames["train"], profile.model.readout_folds, profile.seed)  # every stacked score's
+
+    # the tree scores every credit model reads, cross-fitted by month (ml.tree_scores); the full fit is gbm_stats
+    trees, tree_scores, gbm_stats = stages.run(
+        "tree scores (gbm_stats, cross-fitted by month)", stacked_tree_scores, frames, prep, folds, profile.baselines, profile.seed
+    )
+    trees.save(work / TREES_DIR)
+    inputs = {name: model_inputs(frame, prep, data.text_keys, tree_scores[name]) for name, frame in frames.items()}
+    inputs["train"].fold = folds  # the same folds for every read-out
 
     # 2. encoder -------------------------------------------------------------------------------
     encoder_dir = work / "encoder"
@@ -176,7 +187,6 @@ def _train(args: argparse.Namespace, profile: Profile, version: str, root: Path,
     slots = prep.text_slots(frames["train"])
     slot_field = slot_fields(slots[1], slots[2], prep.sequence_length)
     slot_key = pd.Index(data.text_keys).get_indexer(slots[3]) + 1
-    folds = cross_fitting_folds(frames["train"], profile.model.readout_folds, profile.seed)  # and gbm_text's
 
     def fit_readouts() -> tuple[dict[str, CrossFitted], CrossFitted, np.ndarray, np.ndarray]:
         targets = label_targets(frames["train"])
@@ -206,8 +216,6 @@ def _train(args: argparse.Namespace, profile: Profile, version: str, root: Path,
             return user_readout(rows, fields, key_lexical[position], full.bias, len(frames[split]))
         full = readouts[name].full
         return user_readout(rows, fields, tables[name].numpy()[position] @ full.weight, full.bias, len(frames[split]))
-
-    inputs["train"].fold = folds  # the same folds for every read-out
 
     # 5. credit models -------------------------------------------------------------------------
     dims = InputDims.from_preprocessing(prep)
@@ -247,7 +255,9 @@ def _train(args: argparse.Namespace, profile: Profile, version: str, root: Path,
     # 6. baselines and oracle -------------------------------------------------------------------
     inputs.clear()  # the credit models have predicted what is read: their inputs' memory goes to the TF-IDF
     del corpus
-    baselines = stages.run("LightGBM baselines", run_baselines, frames, prep, data.text_keys, folds, profile.baselines, profile.seed)
+    baselines = stages.run(
+        "LightGBM baselines", run_baselines, frames, prep, data.text_keys, folds, profile.baselines, profile.seed, gbm_stats
+    )
 
     # 7. evaluation -----------------------------------------------------------------------------
     test_labels = evaluate.TestLabels.of(frames["test"])

@@ -3,12 +3,14 @@
     field text vectors ─┐ (pickup, place | store, mean of SKUs)
     type, hour, amount, ├─► record token (B, T, C) ──────┐
     payment, status, cell┘                               │
-    numeric features, categoricals ─► numeric token ─────┼─► Transformer ─► user (B, 3C) ─┬─► PLE ─► towers
+    numeric features, tree scores,                       │
+    categoricals ─────────────────► numeric token ───────┼─► Transformer ─► user (B, 3C) ─┬─► PLE ─► towers
     shares of record attributes, mean field vectors,     │   (padding masked)               │          + read-out
     per-field text read-out ─────────► bag token ────────┘       text read-outs (B, 12) ───┘          risk: sigmoid
                                                                                                       age: softmax(4)
                                                                                                       income: tanh
     categoricals ─► one term per value and output (the wide part) ─────────────────────────► + wide, every output
+    tree scores ─► one linear term per output ─────────────────────────────────────────────► + trees, every output
 
 PLE is Tang et al. (RecSys 2020): each CGC level has ``experts_shared`` and, per task,
 ``experts_task``; a task's ``gate`` mixes its own and the shared experts with a softmax, and
@@ -28,7 +30,9 @@ test age macro-F1 of 0.686, a logistic regression on the same inputs 0.661), and
 Transformer's bag token alone the experts did not find it.
 
 Each categorical value also has its own term on every output (``WideCategorical``), the wide
-part of Wide & Deep.
+part of Wide & Deep. And the ``gbm_stats`` trees' scores of the numeric features and categoricals
+(``ml.tree_scores``) join the numeric token and each output's linear part (``tree_gain``, zero at
+the start): the interactions the trees find there, the network did not learn on its own.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ from ml.configs import CreditModelConfig
 from ml.model.lexical import lexical_scores
 from ml.model.readout import FIELDS, N_SCORES, OUTPUTS, CrossFitted
 from ml.preprocessing import Preprocessing
+from ml.tree_scores import N_TREE_SCORES
 
 TASKS = ("risk", "age", "income")
 N_AGE_BUCKETS = 4
@@ -63,6 +68,7 @@ class InputDims:
     n_records: int
     n_slots: int
     record_numeric: int = 3
+    tree_scores: int = N_TREE_SCORES
 
     @classmethod
     def from_preprocessing(cls, prep: Preprocessing) -> "InputDims":
@@ -203,17 +209,17 @@ def field_means(vectors: torch.Tensor, present: torch.Tensor, record_type: torch
 
 
 class NumericToken(nn.Module):
-    """The user's selected numeric features and categorical embeddings as one token."""
+    """The user's selected numeric features, the trees' scores of them and categorical embeddings as one token."""
 
     def __init__(self, config: CreditModelConfig, dims: InputDims) -> None:
         super().__init__()
         self.categorical = nn.ModuleList(nn.Embedding(n, config.categorical_dim) for n in dims.categorical_cardinalities)
-        width = dims.n_numeric + config.categorical_dim * len(dims.categorical_cardinalities)
+        width = dims.n_numeric + dims.tree_scores + config.categorical_dim * len(dims.categorical_cardinalities)
         self.proj = nn.Sequential(nn.Linear(width, config.d_model), nn.GELU(), nn.Linear(config.d_model, config.d_model))
         self.norm = nn.LayerNorm(config.d_model)
 
-    def forward(self, numeric: torch.Tensor, categorical: torch.Tensor) -> torch.Tensor:
-        parts = [numeric] + [emb(categorical[:, i]) for i, emb in enumerate(self.categorical)]
+    def forward(self, numeric: torch.Tensor, categorical: torch.Tensor, tree_scores: torch.Tensor) -> torch.Tensor:
+        parts = [numeric, tree_scores] + [emb(categorical[:, i]) for i, emb in enumerate(self.categorical)]
         return self.norm(self.proj(torch.cat(parts, dim=-1))).unsqueeze(1)  # (B, 1, C)
 
 
@@ -364,6 +370,9 @@ class CreditModel(nn.Module):
             {"risk": Tower(H, h, 1, d), "age": Tower(H, h, N_AGE_BUCKETS, d), "income": Tower(H, h, 1, d)}
         )
         self.wide = WideCategorical(dims.categorical_cardinalities, len(OUTPUTS))
+        self.tree_gain = nn.Linear(dims.tree_scores, len(OUTPUTS))  # the trees' scores' linear part of each output
+        nn.init.zeros_(self.tree_gain.weight)  # zero at the start, as the wide part
+        nn.init.zeros_(self.tree_gain.bias)
 
     def forward(
         self,
@@ -372,14 +381,16 @@ class CreditModel(nn.Module):
         record: dict[str, torch.Tensor],
         numeric: torch.Tensor,
         categorical: torch.Tensor,
+        tree_scores: torch.Tensor,
     ) -> CreditOutput:
-        """field_vectors (B, T, S, r + 2 * F * 6): each slot's key vector (``project_text``); field_present (B, T, S)."""
+        """field_vectors (B, T, S, r + 2 * F * 6): each slot's key vector (``project_text``); field_present (B, T, S);
+        tree_scores (B, 6): the standardised scores of ``ml.tree_scores``."""
         text = text_present = fields = readout = None
         if self.text_proj is not None:
             r = self.config.text_proj_dim
             text, text_present = combine_fields(field_vectors[..., :r], field_present)  # (B, T, 2, r), (B, T, 2)
             fields, readout = self.text_bag(field_vectors, field_present, record["record_type"])  # (B, F, r + 13), (B, 12)
-        summary = [self.numeric(numeric, categorical), self.bag(record, fields)]
+        summary = [self.numeric(numeric, categorical, tree_scores), self.bag(record, fields)]
         n = len(summary)
         tokens = torch.cat([*summary, self.records(record, text, text_present)], dim=1)  # (B, n + T, C)
         is_real = record["record_type"] > 0  # (B, T)
@@ -397,7 +408,7 @@ class CreditModel(nn.Module):
             task_inputs, shared, level_gates = level(task_inputs, shared)
             gates.append(level_gates)
         risk, age, income = (self.towers[t](x) for t, x in zip(TASKS, task_inputs))
-        linear = self.wide(categorical)  # (B, 6): risk, age buckets, income, as the read-outs' OUTPUTS
+        linear = self.wide(categorical) + self.tree_gain(tree_scores)  # (B, 6): risk, age buckets, income, as OUTPUTS
         if readout is not None:
             linear = linear + self.readout_gain(readout)
         risk, age, income = risk + linear[:, :1], age + linear[:, 1:5], income + linear[:, 5:]

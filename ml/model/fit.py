@@ -80,6 +80,7 @@ class ModelInputs:
     categorical: np.ndarray  # (N, K) int64
     records: dict[str, np.ndarray]  # (N, T) int64 each; record_numeric (N, T, 3) float32
     slot_index: np.ndarray  # (N, T, S) int32: row of the embedding table, 0 = no text
+    tree_scores: np.ndarray  # (N, 6) float32: ``ml.tree_scores``, out of fold on the training rows
     fold: np.ndarray | None = None  # (N,) cross-fitting fold of a training row's text read-out; None or -1: the model's own
 
     def __len__(self) -> int:
@@ -88,7 +89,7 @@ class ModelInputs:
     def take(self, index: np.ndarray) -> "ModelInputs":
         return ModelInputs(
             self.numeric[index], self.categorical[index], {k: v[index] for k, v in self.records.items()}, self.slot_index[index],
-            None if self.fold is None else self.fold[index],
+            self.tree_scores[index], None if self.fold is None else self.fold[index],
         )
 
     def record_counts(self) -> np.ndarray:
@@ -151,6 +152,7 @@ def to_batch(model: CreditModel, inputs: ModelInputs, index: np.ndarray, table: 
         "record": {k: torch.from_numpy(records_of(inputs.records[k])) for k in RECORD_KEYS},
         "numeric": torch.from_numpy(inputs.numeric[index]),
         "categorical": torch.from_numpy(inputs.categorical[index]),
+        "tree_scores": torch.from_numpy(inputs.tree_scores[index]),
         "field_vectors": None,
         "field_present": None,
     }

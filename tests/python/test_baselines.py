@@ -1,4 +1,4 @@
-"""gbm_text's TF-IDF scores: the per-key decomposition of the documents, and no label leak out of fold."""
+"""gbm_text's TF-IDF scores and the credit models' tree scores: how they are built, and no label leak out of fold."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ import pandas as pd
 import pytest
 from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 
-from ml.baselines import TextScores
+from ml.baselines import TextScores, stacked_tree_scores
 from ml.configs import BaselineConfig
 from ml.dataset import cross_fitting_folds
-from ml.preprocessing import Preprocessing
+from ml.preprocessing import CATEGORICAL_FEATURES, Preprocessing
+from ml.tree_scores import N_TREE_SCORES, TreeScores
 
 PLACES = ["aeropuerto internacional", "hospital general", "casa de empeño centro", "escuela primaria", "oficina centro",
           "plaza comercial", "casa de empeño norte", "hospital del niño"]
@@ -95,3 +96,75 @@ def test_out_of_fold_scores_never_see_their_own_rows_labels(prep: Preprocessing)
     # and the text says what the labels say: pawn shops score riskier, out of fold
     pawn = np.array(["empeño" in " ".join(d) for d in _documents(frame)])
     assert before[pawn, 0].mean() > before[~pawn, 0].mean()
+
+
+# --- the tree scores the credit models read (``stacked_tree_scores``, ``ml.tree_scores``) ----------------------
+
+def _tabular_splits(seed: int = 0) -> tuple[dict[str, pd.DataFrame], Preprocessing]:
+    """400 users over three training months, a validation and a test month; one email domain means age bucket 3."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for month in range(5):
+        for user in range(400):
+            domain = ["gmail.com", "hotmail.com", "prodigy.net.mx"][user % 3]
+            x1, x2 = rng.standard_normal(), rng.standard_normal()
+            rows.append({
+                "user_id": f"u{user}", "dt": f"2026-0{month + 1}-01", "x1": x1 if rng.random() > 0.1 else np.nan, "x2": x2,
+                "city": ["cdmx", "gdl"][user % 2], "device_os": "android", "referral_channel": "organic",
+                "email_domain": domain, "phone_carrier": "telcel",
+                "risk_label": float(x1 + 0.5 * rng.standard_normal() > 0.5),
+                "age_bucket": 3.0 if domain == "prodigy.net.mx" else float(rng.integers(0, 3)),
+                "income_label": float(np.tanh(0.5 * x2 + 0.1 * rng.standard_normal())),
+            })
+    frame = pd.DataFrame(rows)
+    codes = {f: {v: i + 1 for i, v in enumerate(sorted(frame[f].unique()))} for f in CATEGORICAL_FEATURES}
+    prep = Preprocessing(
+        numeric_features=["x1", "x2"], fill_value=[0.0, 0.0], clip_low=[-2.0, -2.0], clip_high=[2.0, 2.0],
+        categorical_codes=codes, payment_codes={}, ride_status_codes={}, delivery_status_codes={},
+        income_log_min=7.0, income_log_max=10.0, sequence_length=3, max_basket_items=2, lookback_days=90.0,
+    )
+    splits = {"train": frame[frame.dt < "2026-04-01"], "valid": frame[frame.dt == "2026-04-01"], "test": frame[frame.dt == "2026-05-01"]}
+    return {name: split.reset_index(drop=True) for name, split in splits.items()}, prep
+
+
+CONFIG = BaselineConfig(n_estimators=60, num_leaves=7, min_child_samples=20, early_stopping_rounds=10)
+
+
+def test_training_rows_tree_scores_never_see_their_own_months_labels() -> None:
+    splits, prep = _tabular_splits()
+    folds = cross_fitting_folds(splits["train"], 4, 0)
+    assert sorted(set(folds)) == [0, 1, 2]
+    trees, before, _ = stacked_tree_scores(splits, prep, folds, CONFIG, seed=0)
+    flipped = dict(splits, train=splits["train"].copy())
+    mine = folds == 0
+    flipped["train"].loc[mine, "risk_label"] = 1 - flipped["train"].loc[mine, "risk_label"]
+    flipped["train"].loc[mine, "age_bucket"] = 3 - flipped["train"].loc[mine, "age_bucket"]
+    flipped["train"].loc[mine, "income_label"] = -flipped["train"].loc[mine, "income_label"]
+    trees_after, after, _ = stacked_tree_scores(flipped, prep, folds, CONFIG, seed=0)
+
+    def raw(scores: np.ndarray, fitted: TreeScores) -> np.ndarray:  # undo the standardisation, which every row shares
+        return scores * fitted.scale + fitted.shift
+
+    np.testing.assert_allclose(raw(after["train"], trees_after)[mine], raw(before["train"], trees)[mine], rtol=1e-5, atol=1e-5)
+    assert not np.allclose(raw(after["train"], trees_after)[~mine], raw(before["train"], trees)[~mine], atol=1e-3)
+    # and the scores say what the labels say, out of fold: the email domain that decides age bucket 3
+    domain = (splits["train"].email_domain == "prodigy.net.mx").to_numpy()
+    assert (before["train"][domain, 4] > before["train"][~domain, 4].max()).all()
+    assert np.corrcoef(before["train"][:, 0], splits["train"].x1.fillna(0))[0, 1] > 0.5
+
+
+def test_saved_trees_score_as_in_training_and_are_gbm_stats(tmp_path) -> None:
+    splits, prep = _tabular_splits()
+    trees, scores, gbm_stats = stacked_tree_scores(splits, prep, cross_fitting_folds(splits["train"], 4, 0), CONFIG, seed=0)
+    assert scores["test"].dtype == np.float32 and scores["test"].shape == (len(splits["test"]), N_TREE_SCORES)
+    np.testing.assert_allclose(scores["train"].mean(axis=0), 0.0, atol=1e-5)  # standardised on the training rows
+    np.testing.assert_allclose(scores["train"].std(axis=0), 1.0, atol=1e-3)
+    trees.save(tmp_path)
+    loaded = TreeScores.load(tmp_path)
+    for name in ("valid", "test"):
+        np.testing.assert_array_equal(loaded(splits[name], prep), scores[name])  # what scoring computes
+    # the full fit is gbm_stats: its probabilities are the scores' links
+    risk_logit = scores["test"][:, 0] * trees.scale[0] + trees.shift[0]
+    np.testing.assert_allclose(gbm_stats["test"].risk_prob, 1 / (1 + np.exp(-risk_logit)), rtol=1e-5)
+    age_log = scores["test"][:, 1:5] * trees.scale[1:5] + trees.shift[1:5]
+    np.testing.assert_allclose(gbm_stats["test"].age_prob, np.exp(age_log), rtol=1e-4)
