@@ -177,11 +177,15 @@ def stacked_tree_scores(
         out_of_fold[held] = raw_scores(boosters, train[held].drop(columns=TARGET_COLUMNS), threads=2)
     full = fit_gbm(train, valid, config, seed)
     trees = TreeScores(full, out_of_fold.mean(axis=0), out_of_fold.std(axis=0) + 1e-6)
-    scores = {"train": trees.standardise(out_of_fold)}
-    for name, frame in labelled.items():
+    scores, gbm_stats = {"train": trees.standardise(out_of_fold)}, {}
+    for name, frame in labelled.items():  # one pass of the full fit per split: its raw scores give both
+        raw = raw_scores(full, frame.drop(columns=TARGET_COLUMNS), threads=2)
+        gbm_stats[name] = BaselinePredictions(
+            risk_prob=1.0 / (1.0 + np.exp(-raw[:, 0])), age_prob=np.exp(raw[:, 1:5]), income=np.clip(raw[:, 5], -1, 1)
+        )
         if name != "train":
-            scores[name] = trees.standardise(raw_scores(full, frame.drop(columns=TARGET_COLUMNS), threads=2))
-    return trees, scores, {name: predict_gbm(full, frame) for name, frame in labelled.items()}
+            scores[name] = trees.standardise(raw)
+    return trees, scores, gbm_stats
 
 
 def run_baselines(
