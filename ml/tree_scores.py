@@ -43,8 +43,20 @@ def tabular(frame: pd.DataFrame, prep: Preprocessing) -> pd.DataFrame:
     return x
 
 
-def raw_scores(boosters: dict[str, lgb.Booster], x: pd.DataFrame, threads: int = 1) -> np.ndarray:
-    """(N, 6) float64: each task's booster on ``tabular`` rows, on the scale of its output's link."""
+def matrix(frame: pd.DataFrame, prep: Preprocessing) -> np.ndarray:
+    """``tabular``'s columns as one float64 matrix: what prediction feeds the trees.
+
+    LightGBM reads a numpy categorical column as the category's code, and ``tabular``'s
+    categories are the codes ``0..cardinality-1``, so the scores are the same bit for bit. A
+    DataFrame costs pandas' checks on every call: 6.8 ms a one-row call against 0.23 ms for the
+    trees themselves (demo model), which a caller with small batches pays.
+    """
+    numeric = frame[prep.numeric_features].to_numpy(np.float64, na_value=np.nan)
+    return np.column_stack([numeric, prep.categorical(frame).astype(np.float64)])
+
+
+def raw_scores(boosters: dict[str, lgb.Booster], x: pd.DataFrame | np.ndarray, threads: int = 1) -> np.ndarray:
+    """(N, 6) float64: each task's booster on ``tabular`` rows (or their ``matrix``), on the scale of its output's link."""
     age = boosters["age"].predict(x, raw_score=True, num_threads=threads)
     age = age - age.max(axis=1, keepdims=True)
     age = age - np.log(np.exp(age).sum(axis=1, keepdims=True))  # log-softmax: the buckets' log-probabilities
@@ -68,7 +80,7 @@ class TreeScores:
 
     def __call__(self, frame: pd.DataFrame, prep: Preprocessing, threads: int = 1) -> np.ndarray:
         """(N, 6) float32: what the credit model reads for user-months ``frame``."""
-        return self.standardise(raw_scores(self.boosters, tabular(frame, prep), threads))
+        return self.standardise(raw_scores(self.boosters, matrix(frame, prep), threads))
 
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)

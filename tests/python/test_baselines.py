@@ -11,7 +11,7 @@ from ml.baselines import TextScores, stacked_tree_scores
 from ml.configs import BaselineConfig
 from ml.dataset import cross_fitting_folds
 from ml.preprocessing import CATEGORICAL_FEATURES, Preprocessing
-from ml.tree_scores import N_TREE_SCORES, TreeScores
+from ml.tree_scores import N_TREE_SCORES, TreeScores, raw_scores, tabular
 
 PLACES = ["aeropuerto internacional", "hospital general", "casa de empeño centro", "escuela primaria", "oficina centro",
           "plaza comercial", "casa de empeño norte", "hospital del niño"]
@@ -163,6 +163,10 @@ def test_saved_trees_score_as_in_training_and_are_gbm_stats(tmp_path) -> None:
     loaded = TreeScores.load(tmp_path)
     for name in ("valid", "test"):
         np.testing.assert_array_equal(loaded(splits[name], prep), scores[name])  # what scoring computes
+    # scoring's numpy matrix reads an unknown category (code 0) and a missing number as the training frame does
+    unseen = splits["test"].assign(city="monterrey")
+    assert unseen.x1.isna().any()
+    np.testing.assert_array_equal(loaded(unseen, prep), trees.standardise(raw_scores(trees.boosters, tabular(unseen, prep))))
     # the full fit is gbm_stats: its probabilities are the scores' links
     risk_logit = scores["test"][:, 0] * trees.scale[0] + trees.shift[0]
     np.testing.assert_allclose(gbm_stats["test"].risk_prob, 1 / (1 + np.exp(-risk_logit)), rtol=1e-5)
