@@ -1,9 +1,9 @@
 """LightGBM baselines on the same split and users as the neural models.
 
 - ``gbm_stats``: the selected numeric features (raw; LightGBM handles missing values) and the
-  encoded categoricals, the tree model the seed system compares against. Its trees are also
-  what every credit model reads as tree scores (``ml.tree_scores``; ``stacked_tree_scores``
-  fits them, cross-fitted by training month for the training rows);
+  encoded categoricals, the tree model the seed system compares against. The tree scores every
+  credit model reads (``ml.tree_scores``) come from the same inputs with fewer, larger trees
+  (``stacked_tree_scores``, cross-fitted by training month for the training rows);
 - ``gbm_text``: the same plus a bag of words of the user-month's field texts that is a fair
   rival for a model that reads text: TF-IDF of word 1-2 grams and character 3-5 grams, fitted
   on the training months, turned by linear models into per-task text scores, out of fold on
@@ -24,7 +24,7 @@ from scipy import sparse
 from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 from sklearn.linear_model import LogisticRegression, Ridge
 
-from ml.configs import BaselineConfig
+from ml.configs import BaselineConfig, GbmConfig, TreeScoreConfig
 from ml.dataset import LABEL_COLUMNS
 from ml.preprocessing import Preprocessing
 from ml.tree_scores import N_TREE_SCORES, TreeScores, raw_scores, tabular
@@ -113,7 +113,7 @@ class TextScores:
         return self._scores(self.models, self.features(frame))
 
 
-def fit_gbm(train: pd.DataFrame, valid: pd.DataFrame, config: BaselineConfig, seed: int) -> dict[str, lgb.Booster]:
+def fit_gbm(train: pd.DataFrame, valid: pd.DataFrame, config: GbmConfig, seed: int) -> dict[str, lgb.Booster]:
     """One LightGBM per task on ``train``'s labelled rows, early-stopped on the validation month's."""
     common = dict(
         num_leaves=config.num_leaves,
@@ -160,13 +160,13 @@ def _with_labels(frame: pd.DataFrame, prep: Preprocessing) -> pd.DataFrame:
 
 
 def stacked_tree_scores(
-    splits: dict[str, pd.DataFrame], prep: Preprocessing, folds: np.ndarray, config: BaselineConfig, seed: int,
-) -> tuple[TreeScores, dict[str, np.ndarray], dict[str, BaselinePredictions]]:
-    """The tree scores the credit models read (``ml.tree_scores``), and ``gbm_stats``'s predictions.
+    splits: dict[str, pd.DataFrame], prep: Preprocessing, folds: np.ndarray, config: TreeScoreConfig, seed: int,
+) -> tuple[TreeScores, dict[str, np.ndarray]]:
+    """The tree scores the credit models read (``ml.tree_scores``) for every split.
 
     Training rows: out of fold, from trees fitted on the other folds' rows (``folds``, the text
     read-outs' own: by training month). Every other split: the trees fitted on every training
-    row, which are ``gbm_stats``. The scale is the training rows' out-of-fold scores'.
+    row, which scoring runs. The scale is the training rows' out-of-fold scores'.
     """
     labelled = {name: _with_labels(frame, prep) for name, frame in splits.items()}
     train, valid = labelled["train"], labelled["valid"]
@@ -177,22 +177,19 @@ def stacked_tree_scores(
         out_of_fold[held] = raw_scores(boosters, train[held].drop(columns=TARGET_COLUMNS), threads=2)
     full = fit_gbm(train, valid, config, seed)
     trees = TreeScores(full, out_of_fold.mean(axis=0), out_of_fold.std(axis=0) + 1e-6)
-    scores, gbm_stats = {"train": trees.standardise(out_of_fold)}, {}
-    for name, frame in labelled.items():  # one pass of the full fit per split: its raw scores give both
-        raw = raw_scores(full, frame.drop(columns=TARGET_COLUMNS), threads=2)
-        gbm_stats[name] = BaselinePredictions(
-            risk_prob=1.0 / (1.0 + np.exp(-raw[:, 0])), age_prob=np.exp(raw[:, 1:5]), income=np.clip(raw[:, 5], -1, 1)
-        )
-        if name != "train":
-            scores[name] = trees.standardise(raw)
-    return trees, scores, gbm_stats
+    scores = {"train": trees.standardise(out_of_fold)}
+    for name in ("valid", "test"):
+        scores[name] = trees(splits[name], prep, threads=2)
+    return trees, scores
 
 
 def run_baselines(
     splits: dict[str, pd.DataFrame], prep: Preprocessing, text_keys: list[str], folds: np.ndarray, config: BaselineConfig,
-    seed: int, gbm_stats: dict[str, BaselinePredictions],
+    seed: int,
 ) -> dict[str, dict[str, BaselinePredictions]]:
-    """gbm_stats (fitted by ``stacked_tree_scores``) and gbm_text predictions for every split; ``folds``: of the training rows' text scores."""
+    """gbm_stats and gbm_text predictions for every split; ``folds``: of the training rows' text scores."""
+    stats = {name: _with_labels(frame, prep) for name, frame in splits.items()}
+    stats_boosters = fit_gbm(stats["train"], stats["valid"], config, seed)
     text = TextScores(config, text_keys, prep)
     scores = {"train": text.fit_out_of_fold(splits["train"], folds)}
     for name in ("valid", "test"):
@@ -200,6 +197,9 @@ def run_baselines(
     with_text = {}
     for name, frame in splits.items():
         extra = pd.DataFrame(scores[name], columns=["text_risk", "text_age_0", "text_age_1", "text_age_2", "text_age_3", "text_income"])
-        with_text[name] = pd.concat([_with_labels(frame, prep), extra], axis=1)
+        with_text[name] = pd.concat([stats[name], extra], axis=1)
     boosters = fit_gbm(with_text["train"], with_text["valid"], config, seed)
-    return {"gbm_stats": gbm_stats, "gbm_text": {name: predict_gbm(boosters, frame) for name, frame in with_text.items()}}
+    return {
+        "gbm_stats": {name: predict_gbm(stats_boosters, frame) for name, frame in stats.items()},
+        "gbm_text": {name: predict_gbm(boosters, frame) for name, frame in with_text.items()},
+    }

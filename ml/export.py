@@ -33,7 +33,7 @@ import logging
 import sys
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import onnx
@@ -50,6 +50,9 @@ from ml.preprocessing import Preprocessing
 from ml.scoring import HEAD_INPUTS, HEAD_OUTPUTS, ONNX_DIR, RECORD_AXIS_INPUTS, ScoringModel
 from ml.text.encoder import FieldEncoder, FieldEmbedder
 from ml.tree_scores import N_TREE_SCORES, TREES_DIR, TreeScores
+
+if TYPE_CHECKING:  # ml.model.fit is the training side: imported only where a table is built
+    from ml.model.fit import KeyTable
 
 OPSET = 17
 REQUIRED_FUSIONS = {"Attention": ("Attention", "MultiHeadAttention"), "SkipLayerNormalization": ("SkipLayerNormalization",),

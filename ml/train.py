@@ -3,8 +3,8 @@
 Stages (each timed and shown with a progress bar):
 
 1. read the marts through Spark (same profile and target as dbt) and split out of time; the tree
-   scores every credit model reads (``ml.tree_scores``: ``gbm_stats``'s trees, cross-fitted by
-   training month);
+   scores every credit model reads (``ml.tree_scores``: LightGBM on the numeric features and
+   categoricals, cross-fitted by training month);
 2. the field-text encoder: tokenizer, teacher, TinyBERT general distillation (``ml.text``);
 3. embed every distinct field key once with the teacher and with the student;
 4. the text read-outs, cross-fitted by training month: each encoder's vectors (``ml.model.readout``) and
@@ -155,9 +155,9 @@ def _train(args: argparse.Namespace, profile: Profile, version: str, root: Path,
     labels = {name: labels_of(frame) for name, frame in frames.items()}
     folds = cross_fitting_folds(frames["train"], profile.model.readout_folds, profile.seed)  # every stacked score's
 
-    # the tree scores every credit model reads, cross-fitted by month (ml.tree_scores); the full fit is gbm_stats
-    trees, tree_scores, gbm_stats = stages.run(
-        "tree scores (gbm_stats, cross-fitted by month)", stacked_tree_scores, frames, prep, folds, profile.baselines, profile.seed
+    # the tree scores every credit model reads, cross-fitted by month (ml.tree_scores)
+    trees, tree_scores = stages.run(
+        "tree scores (cross-fitted by month)", stacked_tree_scores, frames, prep, folds, profile.tree_scores, profile.seed
     )
     trees.save(work / TREES_DIR)
     inputs = {name: model_inputs(frame, prep, data.text_keys, tree_scores[name]) for name, frame in frames.items()}
@@ -256,7 +256,7 @@ def _train(args: argparse.Namespace, profile: Profile, version: str, root: Path,
     inputs.clear()  # the credit models have predicted what is read: their inputs' memory goes to the TF-IDF
     del corpus
     baselines = stages.run(
-        "LightGBM baselines", run_baselines, frames, prep, data.text_keys, folds, profile.baselines, profile.seed, gbm_stats
+        "LightGBM baselines", run_baselines, frames, prep, data.text_keys, folds, profile.baselines, profile.seed
     )
 
     # 7. evaluation -----------------------------------------------------------------------------

@@ -16,6 +16,9 @@ from typing import Any
 
 import yaml
 
+if typing.TYPE_CHECKING:  # torch is imported where a device is resolved, not with every profile
+    import torch
+
 PROFILE_DIR = Path(__file__).resolve().parent
 
 
@@ -115,14 +118,32 @@ class FitConfig:
 
 
 @dataclass
-class BaselineConfig:
-    """LightGBM baselines (gbm_stats, gbm_text) on the same split and users."""
+class GbmConfig:
+    """One LightGBM per task (risk, age, income), early-stopped on the validation month."""
 
     num_leaves: int = 31
     learning_rate: float = 0.05
     n_estimators: int = 600  # at most; early stopping on the validation month
     min_child_samples: int = 40
     early_stopping_rounds: int = 40
+
+
+@dataclass
+class TreeScoreConfig(GbmConfig):
+    """The trees whose scores every credit model reads (``ml.tree_scores``).
+
+    Not ``gbm_stats``'s settings: scoring runs these trees for every user-month, so they are
+    fewer and larger (a higher rate, more leaves). docs/model-experiments.md, "Fewer, larger trees".
+    """
+
+    num_leaves: int = 63
+    learning_rate: float = 0.1
+
+
+@dataclass
+class BaselineConfig(GbmConfig):
+    """LightGBM baselines (gbm_stats, gbm_text) on the same split and users."""
+
     tfidf_word_max_features: int = 20000  # word 1-2 grams of the user-month's field texts
     tfidf_char_max_features: int = 30000  # character 3-5 grams (within words)
 
@@ -143,6 +164,7 @@ class Profile:
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
     model: CreditModelConfig = field(default_factory=CreditModelConfig)
     fit: FitConfig = field(default_factory=FitConfig)
+    tree_scores: TreeScoreConfig = field(default_factory=TreeScoreConfig)
     baselines: BaselineConfig = field(default_factory=BaselineConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
 

@@ -30,7 +30,7 @@ test age macro-F1 of 0.686, a logistic regression on the same inputs 0.661), and
 Transformer's bag token alone the experts did not find it.
 
 Each categorical value also has its own term on every output (``WideCategorical``), the wide
-part of Wide & Deep. And the ``gbm_stats`` trees' scores of the numeric features and categoricals
+part of Wide & Deep. And LightGBM trees' scores of the numeric features and categoricals
 (``ml.tree_scores``) join the numeric token and each output's linear part (``tree_gain``, zero at
 the start): the interactions the trees find there, the network did not learn on its own.
 """

@@ -8,7 +8,7 @@ import pytest
 from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 
 from ml.baselines import TextScores, stacked_tree_scores
-from ml.configs import BaselineConfig
+from ml.configs import BaselineConfig, TreeScoreConfig
 from ml.dataset import cross_fitting_folds
 from ml.preprocessing import CATEGORICAL_FEATURES, Preprocessing
 from ml.tree_scores import N_TREE_SCORES, TreeScores, raw_scores, tabular
@@ -127,20 +127,20 @@ def _tabular_splits(seed: int = 0) -> tuple[dict[str, pd.DataFrame], Preprocessi
     return {name: split.reset_index(drop=True) for name, split in splits.items()}, prep
 
 
-CONFIG = BaselineConfig(n_estimators=60, num_leaves=7, min_child_samples=20, early_stopping_rounds=10)
+CONFIG = TreeScoreConfig(n_estimators=60, num_leaves=7, learning_rate=0.1, min_child_samples=20, early_stopping_rounds=10)
 
 
 def test_training_rows_tree_scores_never_see_their_own_months_labels() -> None:
     splits, prep = _tabular_splits()
     folds = cross_fitting_folds(splits["train"], 4, 0)
     assert sorted(set(folds)) == [0, 1, 2]
-    trees, before, _ = stacked_tree_scores(splits, prep, folds, CONFIG, seed=0)
+    trees, before = stacked_tree_scores(splits, prep, folds, CONFIG, seed=0)
     flipped = dict(splits, train=splits["train"].copy())
     mine = folds == 0
     flipped["train"].loc[mine, "risk_label"] = 1 - flipped["train"].loc[mine, "risk_label"]
     flipped["train"].loc[mine, "age_bucket"] = 3 - flipped["train"].loc[mine, "age_bucket"]
     flipped["train"].loc[mine, "income_label"] = -flipped["train"].loc[mine, "income_label"]
-    trees_after, after, _ = stacked_tree_scores(flipped, prep, folds, CONFIG, seed=0)
+    trees_after, after = stacked_tree_scores(flipped, prep, folds, CONFIG, seed=0)
 
     def raw(scores: np.ndarray, fitted: TreeScores) -> np.ndarray:  # undo the standardisation, which every row shares
         return scores * fitted.scale + fitted.shift
@@ -153,9 +153,9 @@ def test_training_rows_tree_scores_never_see_their_own_months_labels() -> None:
     assert np.corrcoef(before["train"][:, 0], splits["train"].x1.fillna(0))[0, 1] > 0.5
 
 
-def test_saved_trees_score_as_in_training_and_are_gbm_stats(tmp_path) -> None:
+def test_saved_trees_score_as_in_training(tmp_path) -> None:
     splits, prep = _tabular_splits()
-    trees, scores, gbm_stats = stacked_tree_scores(splits, prep, cross_fitting_folds(splits["train"], 4, 0), CONFIG, seed=0)
+    trees, scores = stacked_tree_scores(splits, prep, cross_fitting_folds(splits["train"], 4, 0), CONFIG, seed=0)
     assert scores["test"].dtype == np.float32 and scores["test"].shape == (len(splits["test"]), N_TREE_SCORES)
     np.testing.assert_allclose(scores["train"].mean(axis=0), 0.0, atol=1e-5)  # standardised on the training rows
     np.testing.assert_allclose(scores["train"].std(axis=0), 1.0, atol=1e-3)
@@ -167,8 +167,11 @@ def test_saved_trees_score_as_in_training_and_are_gbm_stats(tmp_path) -> None:
     unseen = splits["test"].assign(city="monterrey")
     assert unseen.x1.isna().any()
     np.testing.assert_array_equal(loaded(unseen, prep), trees.standardise(raw_scores(trees.boosters, tabular(unseen, prep))))
-    # the full fit is gbm_stats: its probabilities are the scores' links
+    # the scores are the full fit's outputs on their links: risk's logit and the age buckets' log-probabilities
+    x = tabular(splits["test"], prep)
     risk_logit = scores["test"][:, 0] * trees.scale[0] + trees.shift[0]
-    np.testing.assert_allclose(gbm_stats["test"].risk_prob, 1 / (1 + np.exp(-risk_logit)), rtol=1e-5)
+    np.testing.assert_allclose(trees.boosters["risk"].predict(x), 1 / (1 + np.exp(-risk_logit)), rtol=1e-5)
     age_log = scores["test"][:, 1:5] * trees.scale[1:5] + trees.shift[1:5]
-    np.testing.assert_allclose(gbm_stats["test"].age_prob, np.exp(age_log), rtol=1e-4)
+    np.testing.assert_allclose(trees.boosters["age"].predict(x), np.exp(age_log), rtol=1e-4)
+    # fitted with the tree-score settings, not gbm_stats's
+    assert all(booster.params["learning_rate"] == CONFIG.learning_rate for booster in trees.boosters.values())

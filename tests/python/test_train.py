@@ -30,7 +30,7 @@ def _without_timings(value):
 
 
 def test_artifact_has_every_part_and_a_valid_manifest(trained) -> None:
-    from ml.artifacts import ManifestError, verify_manifest
+    from ml.artifacts import verify_manifest
 
     latest = trained / "latest"
     assert latest.is_symlink() and latest.resolve().parent == trained.resolve()
