@@ -168,8 +168,7 @@ def stacked_tree_scores(
     read-outs' own: by training month). Every other split: the trees fitted on every training
     row, which scoring runs. The scale is the training rows' out-of-fold scores'.
     """
-    labelled = {name: _with_labels(frame, prep) for name, frame in splits.items()}
-    train, valid = labelled["train"], labelled["valid"]
+    train, valid = _with_labels(splits["train"], prep), _with_labels(splits["valid"], prep)  # what fitting reads
     out_of_fold = np.zeros((len(train), N_TREE_SCORES))
     for fold in np.unique(folds):
         held = folds == fold
