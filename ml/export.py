@@ -87,12 +87,12 @@ class HeadForExport(nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, field_rows, field_table, record_type, record_hour, record_payment, record_status,
+    def forward(self, field_rows, field_weight, field_table, record_type, record_hour, record_payment, record_status,
                 record_cell, record_numeric, numeric, categorical, tree_scores):
         record = {"record_type": record_type, "record_hour": record_hour, "record_payment": record_payment,
                   "record_status": record_status, "record_cell": record_cell, "record_numeric": record_numeric}
         field_vectors = field_table[field_rows]  # (B, T, S, r): a Gather, as training's F.embedding
-        out = self.model(field_vectors, field_rows > 0, record, numeric, categorical, tree_scores)
+        out = self.model(field_vectors, field_rows > 0, field_weight, record, numeric, categorical, tree_scores)
         return torch.sigmoid(out.risk_logit), torch.softmax(out.age_logits, dim=-1), out.income
 
 
@@ -161,8 +161,9 @@ def output_matmuls(path: Path, output: str) -> list[str]:
 def _sample_head_inputs(prep: Preprocessing, r: int, batch: int = 2) -> dict[str, torch.Tensor]:
     T, S = prep.n_records, prep.n_slots
     sample = {
-        "field_rows": torch.zeros(batch, T, S, dtype=torch.long), "field_table": torch.zeros(3, r),
-        **{k: torch.zeros(batch, T, dtype=torch.long) for k in HEAD_INPUTS[2:7]},
+        "field_rows": torch.zeros(batch, T, S, dtype=torch.long), "field_weight": torch.zeros(batch, T, S),
+        "field_table": torch.zeros(3, r),
+        **{k: torch.zeros(batch, T, dtype=torch.long) for k in ("record_type", "record_hour", "record_payment", "record_status", "record_cell")},
         "record_numeric": torch.zeros(batch, T, 3),
         "numeric": torch.zeros(batch, len(prep.numeric_features)),
         "categorical": torch.zeros(batch, len(prep.categorical_cardinalities), dtype=torch.long),

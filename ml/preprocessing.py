@@ -188,6 +188,30 @@ class Preprocessing:
         return row[present], record[present], slot[present], key[present]
 
 
+def pooled_slot_weights(rows: np.ndarray, keys: np.ndarray, n_rows: int) -> np.ndarray:
+    """Each text slot's weight in its user-month's sublinear bag: (1 + log n) / n for a key in n of its slots.
+
+    The weights of a user-month sum to 1. As TF-IDF's sublinear tf, a key repeated in many slots
+    (the daily commute's pickup) counts 1 + log n times, not n: what the risk read-out pools
+    (``ml.model.lexical``). rows, keys: one entry per slot (any key ids) -> (slots,) float64.
+    """
+    if len(rows) == 0:
+        return np.zeros(0)
+    pair = rows.astype(np.int64) * (int(keys.max()) + 1) + keys  # one id per (user-month, key)
+    _, which, counts = np.unique(pair, return_inverse=True, return_counts=True)
+    n = counts[which].astype(np.float64)
+    weight = (1.0 + np.log(n)) / n
+    return weight / np.bincount(rows, weights=weight, minlength=n_rows)[rows]
+
+
+def slot_weight_grid(field_rows: np.ndarray) -> np.ndarray:
+    """``pooled_slot_weights`` laid out as the slots: (N, T, S) key rows (0: no key) -> (N, T, S) float32."""
+    row, record, slot = np.nonzero(field_rows)
+    grid = np.zeros(field_rows.shape, np.float32)
+    grid[row, record, slot] = pooled_slot_weights(row, field_rows[row, record, slot], len(field_rows))
+    return grid
+
+
 def records_first(record_type: np.ndarray, width: int | None = None) -> np.ndarray:
     """(N, T') column order that puts each row's real records first, in order; T' = ``width``, else the longest row.
 

@@ -10,7 +10,7 @@ Two steps, each a ``mapInPandas`` body:
   one run of the int8 ONNX head. The model version's cache reaches every Python worker as one
   Spark broadcast (``VectorTable``: 64 bytes a key), so user-months never shuffle their keys
   to meet it. The head gets each text slot as a row number of that table and gathers the
-  vectors itself, and each run holds user-months of similar record counts with the padding
+  vectors itself (with the slot's weight in the lexical risk bag, ``slot_weight_grid``), and each run holds user-months of similar record counts with the padding
   columns dropped (``head_feeds``).
 
 Each Python worker keeps one ``ScoringModel`` per model (keyed by the manifest's sha256), with
@@ -38,17 +38,17 @@ import numpy as np
 import pandas as pd
 
 from ml.artifacts import verify_manifest
-from ml.preprocessing import Preprocessing, records_first, take_records
+from ml.preprocessing import Preprocessing, records_first, slot_weight_grid, take_records
 from ml.tree_scores import TREES_DIR, TreeScores
 
 ONNX_DIR = "onnx"
 TEXT_ENCODER = "text_encoder.int8.onnx"
 HEAD = "head.int8.onnx"
 HEAD_INPUTS = (
-    "field_rows", "field_table", "record_type", "record_hour", "record_payment", "record_status",
+    "field_rows", "field_weight", "field_table", "record_type", "record_hour", "record_payment", "record_status",
     "record_cell", "record_numeric", "numeric", "categorical", "tree_scores",
 )
-RECORD_AXIS_INPUTS = tuple(name for name in HEAD_INPUTS if name == "field_rows" or name.startswith("record_"))
+RECORD_AXIS_INPUTS = tuple(name for name in HEAD_INPUTS if name in ("field_rows", "field_weight") or name.startswith("record_"))
 HEAD_OUTPUTS = ("risk_prob", "age_prob", "income")
 # ONNX Runtime's matrix kernels (MLAS) multiply the rows of a run in tiles: 4 rows on the AVX-512
 # machines measured, 6 or 12 in some other kernels. The rows of a partial last tile go through
@@ -183,6 +183,7 @@ class ScoringModel:
         field_rows[rows, records, slots] = vectors.rows(keys, self.version)
         return {
             "field_rows": field_rows,
+            "field_weight": slot_weight_grid(field_rows),  # the pooled risk bag's slot weights (``ml.model.lexical``)
             "field_table": vectors.table,
             **prep.records(frame),
             "numeric": prep.numeric(frame),

@@ -49,7 +49,7 @@ from ml.model.credit_model import CreditModel, InputDims
 from ml.model import lexical
 from ml.model.fit import KeyTable, Predictions, fit, key_tokens, predict
 from ml.model.readout import CrossFitted, cross_fit, field_bags, label_targets, slot_fields, user_readout
-from ml.preprocessing import PointsScale
+from ml.preprocessing import PointsScale, pooled_slot_weights
 from ml.text.build import build_encoder, seed_everything
 from ml.text.corpus import novelty_by_month, training_corpus
 from ml.text.encoder import FieldEncoder
@@ -200,8 +200,11 @@ def _train(args: argparse.Namespace, profile: Profile, version: str, root: Path,
         idf = lexical.fit_idf(ids[in_training], mask[in_training], vocab_size, profile.model.lexical_buckets)
         keys = lexical.key_matrix(ids, mask, idf, vocab_size, profile.model.lexical_buckets)
         bags = lexical.field_bags(slots[0], slot_field, slot_key, keys, len(frames["train"]))
+        pooled = lexical.pooled_bags(slots[0], slot_key, keys, len(frames["train"]))
         m = profile.model
-        fitted = lexical.cross_fit(bags, targets, folds, [m.lexical_ridge_risk, m.lexical_ridge_age, m.lexical_ridge_income])
+        fitted = lexical.cross_fit(
+            bags, pooled, targets, folds, [m.lexical_ridge_risk, m.lexical_ridge_age, m.lexical_ridge_income]
+        )
         return vector, fitted, idf, keys @ fitted.full.weight
 
     readouts, lexical_readout, idf, key_lexical = stages.run("text read-outs (ridge, cross-fitted by month)", fit_readouts)
@@ -212,8 +215,8 @@ def _train(args: argparse.Namespace, profile: Profile, version: str, root: Path,
         position = pd.Index(data.text_keys).get_indexer(keys) + 1
         fields = slot_fields(records, slots_, prep.sequence_length)
         if name == "lexical":
-            full = lexical_readout.full
-            return user_readout(rows, fields, key_lexical[position], full.bias, len(frames[split]))
+            full, n = lexical_readout.full, len(frames[split])
+            return user_readout(rows, fields, key_lexical[position], full.bias, n, pooled_slot_weights(rows, position, n))
         full = readouts[name].full
         return user_readout(rows, fields, tables[name].numpy()[position] @ full.weight, full.bias, len(frames[split]))
 

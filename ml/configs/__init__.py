@@ -90,7 +90,7 @@ class CreditModelConfig:
     readout_folds: int = 5  # user folds of the stacked text scores when the training window has one month (ml.dataset.cross_fitting_folds)
     readout_ridge: float = 3.0e-3  # its ridge penalty, per row, on standardised field means
     lexical_buckets: int = 65536  # hashed word-piece pairs of the lexical read-out (ml.model.lexical)
-    lexical_ridge_risk: float = 10.0  # the lexical read-out's ridge penalties (scikit-learn's alpha), per task
+    lexical_ridge_risk: float = 1.0  # the lexical read-out's ridge penalties (scikit-learn's alpha), per task; risk on its pooled bag
     lexical_ridge_age: float = 0.3
     lexical_ridge_income: float = 1.0
     ple_levels: int = 2  # CGC extraction levels

@@ -21,7 +21,8 @@ projection (``text_proj_dim``), then the key's two text read-outs, fixed closed-
 scores of its encoder vector (``ml.model.readout``) and of its word pieces
 (``ml.model.lexical``, ``lexical_scores`` of its token ids). Training projects the frozen
 embedding table and gathers each slot's row; scoring gathers the same rows from the embedding
-cache. One path for both. The read-outs, summed over fields, also enter each task's output
+cache. One path for both. The lexical read-out's risk is one bag over all slots instead, each
+slot weighted by ``field_weight`` (``ml.model.lexical`` says why). The read-outs, summed over fields, also enter each task's output
 linearly (``readout_gain``): the towers learn what the record sequence adds to what the bag of
 texts already says. And they join the user vector the experts read, beside the Transformer's
 summary: what the texts say about age is worth more combined with the numbers than added to
@@ -378,18 +379,20 @@ class CreditModel(nn.Module):
         self,
         field_vectors: torch.Tensor | None,
         field_present: torch.Tensor | None,
+        field_weight: torch.Tensor | None,
         record: dict[str, torch.Tensor],
         numeric: torch.Tensor,
         categorical: torch.Tensor,
         tree_scores: torch.Tensor,
     ) -> CreditOutput:
         """field_vectors (B, T, S, r + 2 * F * 6): each slot's key vector (``project_text``); field_present (B, T, S);
+        field_weight (B, T, S): each slot's weight in the pooled risk bag (``ml.preprocessing.slot_weight_grid``);
         tree_scores (B, 6): the standardised scores of ``ml.tree_scores``."""
         text = text_present = fields = readout = None
         if self.text_proj is not None:
             r = self.config.text_proj_dim
             text, text_present = combine_fields(field_vectors[..., :r], field_present)  # (B, T, 2, r), (B, T, 2)
-            fields, readout = self.text_bag(field_vectors, field_present, record["record_type"])  # (B, F, r + 13), (B, 12)
+            fields, readout = self.text_bag(field_vectors, field_present, field_weight, record["record_type"])
         summary = [self.numeric(numeric, categorical, tree_scores), self.bag(record, fields)]
         n = len(summary)
         tokens = torch.cat([*summary, self.records(record, text, text_present)], dim=1)  # (B, n + T, C)
@@ -415,18 +418,24 @@ class CreditModel(nn.Module):
         return CreditOutput(risk.squeeze(-1), age, torch.tanh(income.squeeze(-1)), gates)
 
     def text_bag(
-        self, field_vectors: torch.Tensor, field_present: torch.Tensor, record_type: torch.Tensor
+        self, field_vectors: torch.Tensor, field_present: torch.Tensor, field_weight: torch.Tensor, record_type: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Per field: mean projected vector, log slot count, mean scores of both read-outs (B, F, r + 1 + 12); the read-outs (B, 12).
 
         A read-out is the ridge's prediction, sum over fields of each field's mean scores plus
-        the bias, standardised by the spread of the training rows' out-of-fold read-outs.
+        the bias, standardised by the spread of the training rows' out-of-fold read-outs. The
+        lexical read-out's risk is the ridge's on its pooled bag instead (``ml.model.lexical``):
+        the slots' risk scores, the same in every field's column, summed with ``field_weight``.
         """
         r = self.config.text_proj_dim
         means, counts = field_means(field_vectors, field_present, record_type)  # (B, F, r + 2 * F * 6), (B, F)
         scores = means[..., r:].unflatten(-1, (len(READOUTS), len(FIELDS), len(OUTPUTS)))  # (B, F, 2, F, 6)
         own = (scores * self.own_field.unsqueeze(2)).sum(3).flatten(2)  # (B, F, 12): field f's own scores, per read-out
-        readout = (own.sum(1) + self.readout_bias - self.readout_shift) / self.readout_scale  # (B, 12)
+        lexical_risk = len(OUTPUTS) + OUTPUTS.index("risk")  # its column among the 12
+        pooled = (field_weight * field_vectors[..., r + N_SCORES + OUTPUTS.index("risk")]).sum((1, 2))  # (B,)
+        sums = own.sum(1)  # (B, 12)
+        sums = torch.cat([sums[:, :lexical_risk], pooled.unsqueeze(-1), sums[:, lexical_risk + 1 :]], dim=-1)
+        readout = (sums + self.readout_bias - self.readout_shift) / self.readout_scale  # (B, 12)
         fields = torch.cat([means[..., :r], torch.log1p(counts).unsqueeze(-1) / 4.0, own / self.readout_scale], dim=-1)
         return fields, readout
 

@@ -31,7 +31,7 @@ from ml.configs import FitConfig
 from ml.model.credit_model import TASKS, CreditModel, CreditOutput
 from ml.model.losses import UncertaintyWeighting, label_losses, prediction_losses
 from ml.model.readout import CrossFitted
-from ml.preprocessing import records_first, take_records
+from ml.preprocessing import records_first, slot_weight_grid, take_records
 from ml.text.encoder import FieldEncoder
 from ml.text.batches import bucketed_batches
 
@@ -155,6 +155,7 @@ def to_batch(model: CreditModel, inputs: ModelInputs, index: np.ndarray, table: 
         "tree_scores": torch.from_numpy(inputs.tree_scores[index]),
         "field_vectors": None,
         "field_present": None,
+        "field_weight": None,
     }
     if table is not None and model.text_proj is not None:
         slots = torch.from_numpy(records_of(inputs.slot_index).astype(np.int64))  # (B, T', S)
@@ -170,6 +171,7 @@ def to_batch(model: CreditModel, inputs: ModelInputs, index: np.ndarray, table: 
             which = torch.from_numpy(np.where(fold < 0, len(table.folds), fold)).view(-1, 1, 1)  # (B, 1, 1)
             batch["field_vectors"] = F.embedding(which * len(keys) + position, torch.cat(versions))  # (B, T', S, D)
         batch["field_present"] = slots > 0  # (B, T', S)
+        batch["field_weight"] = torch.from_numpy(slot_weight_grid(slots.numpy()))  # (B, T', S)
     return batch
 
 

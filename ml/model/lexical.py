@@ -17,6 +17,15 @@ the mean of a per-key score: each key carries 4 x 6 lexical scores, computed fro
 ids (``lexical_scores``, the same function in training and in the exported ONNX encoder) and
 cached with its vector. The fit is cross-fitted exactly as the vector read-out, with the same
 folds.
+
+Risk is read from one bag, not four. Its ridge has one weight per feature, the same in every
+field, on the user-month's keys pooled over all slots with sublinear weights (a key in n slots
+counts 1 + log n, ``ml.preprocessing.pooled_slot_weights``). Each key still carries its risk
+score in every field's column, and the model pools those scores with the same weights. On the
+demo warehouse this bag, alone, reads a test risk AUC of 0.644, against 0.630 for the four field
+means and 0.641 for ``gbm_text``'s TF-IDF. A word says the same about default in a pickup as in
+a store name, and the keys a user repeats every day add little beyond the first few times. Age
+and income keep the four field means, which read more there.
 """
 
 from __future__ import annotations
@@ -28,7 +37,9 @@ from sklearn.linear_model import Ridge
 from tqdm.auto import tqdm
 
 from ml.model.readout import FIELDS, OUTPUTS, TARGET_GROUPS, CrossFitted, Readout, cross_fitted, field_mean_of
+from ml.preprocessing import pooled_slot_weights
 
+RISK = TARGET_GROUPS[0]  # (risk,): the group fitted on the pooled bag
 PAIR_MULTIPLIER = 1_000_003  # a prime above any vocabulary: (a, b) -> a * P + b is injective before the modulo
 
 
@@ -94,27 +105,49 @@ def field_bags(rows: np.ndarray, fields: np.ndarray, table_rows: np.ndarray, key
     )
 
 
-def cross_fit(bags: sparse.csr_matrix, targets: np.ndarray, fold_of_row: np.ndarray, alphas: list[float]) -> CrossFitted:
-    """Ridge of each target group (``TARGET_GROUPS``, penalty ``alphas`` in that order) on ``bags``, per fold and on all rows.
+def pooled_bags(rows: np.ndarray, table_rows: np.ndarray, keys: sparse.csr_matrix, n_rows: int) -> sparse.csr_matrix:
+    """(N, n_features): each row's keys over all its slots, sublinearly weighted (``pooled_slot_weights``): the risk bag."""
+    weights = pooled_slot_weights(rows, table_rows, n_rows)
+    return sparse.csr_matrix((weights, (rows, table_rows)), shape=(n_rows, keys.shape[0])) @ keys
 
-    ``fold_of_row``: the vector read-out's folds (``ml.dataset.cross_fitting_folds``), so a
-    training row's two read-outs both come from fits that never saw the row.
+
+def cross_fit(
+    bags: sparse.csr_matrix, pooled: sparse.csr_matrix, targets: np.ndarray, fold_of_row: np.ndarray, alphas: list[float]
+) -> CrossFitted:
+    """Ridge of each target group (``TARGET_GROUPS``, penalty ``alphas`` in that order), per fold and on all rows.
+
+    Risk on ``pooled`` (``pooled_bags``), its weights then copied into every field's column;
+    age and income on ``bags`` (``field_bags``). ``fold_of_row``: the vector read-out's folds
+    (``ml.dataset.cross_fitting_folds``), so a training row's two read-outs both come from fits
+    that never saw the row.
     """
     n_folds = int(fold_of_row.max()) + 1
     n_features = bags.shape[1] // len(FIELDS)
     weights = np.zeros((n_folds + 1, bags.shape[1], len(OUTPUTS)))
+    risk_weights = np.zeros((n_folds + 1, n_features))
     biases = np.zeros((n_folds + 1, len(OUTPUTS)))
     jobs = [(group, alpha, k) for group, alpha in zip(TARGET_GROUPS, alphas) for k in range(n_folds + 1)]
     for group, alpha, k in tqdm(jobs, desc="lexical read-out", unit="fit", leave=False):
         fit_rows = ~np.isnan(targets[:, group[0]]) & (fold_of_row != k)  # k == n_folds: every row
-        ridge = Ridge(alpha=alpha, solver="sparse_cg", tol=1e-6).fit(bags[fit_rows], targets[fit_rows][:, list(group)])
-        weights[k][:, list(group)] = ridge.coef_.reshape(len(group), -1).T
+        x = pooled if group == RISK else bags
+        ridge = Ridge(alpha=alpha, solver="sparse_cg", tol=1e-6).fit(x[fit_rows], targets[fit_rows][:, list(group)])
+        if group == RISK:
+            risk_weights[k] = ridge.coef_.ravel()
+        else:
+            weights[k][:, list(group)] = ridge.coef_.reshape(len(group), -1).T
         biases[k, list(group)] = ridge.intercept_
-    readouts = [_as_readout(weights[k], biases[k], n_features) for k in range(n_folds + 1)]
-    return cross_fitted(bags, weights, biases, fold_of_row, readouts)
+    readouts = [_as_readout(weights[k], biases[k], n_features, risk_weights[k]) for k in range(n_folds + 1)]
+    fitted = cross_fitted(bags, weights, biases, fold_of_row, readouts)  # risk's column: fixed below, from ``pooled``
+    out_of_fold = np.zeros(len(fold_of_row))
+    for k in range(n_folds):
+        mine = fold_of_row == k
+        out_of_fold[mine] = pooled[mine] @ risk_weights[k] + biases[k, 0]
+    fitted.shift[0], fitted.scale[0] = out_of_fold.mean(), out_of_fold.std() + 1e-6
+    return fitted
 
 
-def _as_readout(weight: np.ndarray, bias: np.ndarray, n_features: int) -> Readout:
-    """(F * n_features, 6) bag weights -> per-feature (n_features, F * 6), field-major as the vector read-out."""
-    per_feature = weight.reshape(len(FIELDS), n_features, len(OUTPUTS)).transpose(1, 0, 2).reshape(n_features, -1)
-    return Readout(per_feature.astype(np.float32), bias.astype(np.float32))
+def _as_readout(weight: np.ndarray, bias: np.ndarray, n_features: int, risk: np.ndarray) -> Readout:
+    """(F * n_features, 6) bag weights and the pooled risk weights -> per-feature (n_features, F * 6), field-major."""
+    per_feature = weight.reshape(len(FIELDS), n_features, len(OUTPUTS)).transpose(1, 0, 2).copy()  # (n_features, F, 6)
+    per_feature[:, :, OUTPUTS.index("risk")] = risk[:, None]  # one risk score per key, in every field's column
+    return Readout(per_feature.reshape(n_features, -1).astype(np.float32), bias.astype(np.float32))

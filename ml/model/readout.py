@@ -146,11 +146,22 @@ def _as_readout(weight: np.ndarray, bias: np.ndarray, mean: np.ndarray, std: np.
     return Readout(per_key.astype(np.float32), (bias - mean @ (weight / std[:, None])).astype(np.float32))
 
 
-def user_readout(rows: np.ndarray, fields: np.ndarray, key_scores: np.ndarray, bias: np.ndarray, n_rows: int) -> np.ndarray:
-    """(N, 6): sum over fields of each field's mean per-key score, plus the bias: the ridge's prediction."""
+def user_readout(
+    rows: np.ndarray, fields: np.ndarray, key_scores: np.ndarray, bias: np.ndarray, n_rows: int,
+    risk_weights: np.ndarray | None = None,
+) -> np.ndarray:
+    """(N, 6): sum over fields of each field's mean per-key score, plus the bias: the ridge's prediction.
+
+    ``risk_weights`` (one per slot, ``ml.preprocessing.pooled_slot_weights``): risk is instead
+    the weighted sum of the slots' risk scores over all fields, the lexical read-out's pooled bag.
+    """
     per_field = key_scores.reshape(len(key_scores), len(FIELDS), len(OUTPUTS))[np.arange(len(key_scores)), fields]
     sums = np.zeros((n_rows * len(FIELDS), len(OUTPUTS)))
     np.add.at(sums, rows * len(FIELDS) + fields, per_field)
     counts = np.bincount(rows * len(FIELDS) + fields, minlength=n_rows * len(FIELDS)).astype(np.float64)
     means = (sums / np.maximum(counts, 1.0)[:, None]).reshape(n_rows, len(FIELDS), len(OUTPUTS))
-    return means.sum(1) + bias
+    out = means.sum(1) + bias
+    if risk_weights is not None:
+        risk = OUTPUTS.index("risk")
+        out[:, risk] = np.bincount(rows, weights=risk_weights * per_field[:, risk], minlength=n_rows) + bias[risk]
+    return out

@@ -8,12 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from sklearn.feature_extraction.text import TfidfVectorizer
+from scipy import sparse
+from sklearn.feature_extraction.text import TfidfTransformer, TfidfVectorizer
 from sklearn.linear_model import Ridge
 
 from ml.configs import TokenizerConfig
 from ml.model import lexical
 from ml.model.readout import FIELDS, OUTPUTS, label_targets, slot_fields, user_readout
+from ml.preprocessing import pooled_slot_weights
 from ml.text.tokenizer import train_wordpiece
 
 KEYS = [
@@ -107,6 +109,7 @@ def _population(tokenizer, seed: int = 0, n_users: int = 50, months: int = 3):
     idf = lexical.fit_idf(ids[1:], mask[1:], vocab, BUCKETS)
     keys = lexical.key_matrix(ids, mask, idf, vocab, BUCKETS)
     bags = lexical.field_bags(rows, fields, table_rows, keys, n_rows)
+    pooled = lexical.pooled_bags(rows, table_rows, keys, n_rows)
     signal = np.asarray(bags @ rng.normal(size=bags.shape[1])).ravel()
     frame = pd.DataFrame({
         "risk_label": np.where(rng.random(n_rows) < 0.8, (signal + rng.normal(size=n_rows) > 0).astype(float), np.nan),
@@ -114,28 +117,42 @@ def _population(tokenizer, seed: int = 0, n_users: int = 50, months: int = 3):
         "income_label": np.where(rng.random(n_rows) < 0.6, np.tanh(signal), np.nan),
     })
     folds = np.random.default_rng(seed).permutation(n_users)[users] % 3
-    return dict(bags=bags, keys=keys, rows=rows, fields=fields, table_rows=table_rows, targets=label_targets(frame), folds=folds, users=users)
+    return dict(bags=bags, pooled=pooled, keys=keys, rows=rows, fields=fields, table_rows=table_rows, targets=label_targets(frame), folds=folds, users=users)
+
+
+def test_pooled_bag_is_sublinear_tf_over_all_slots(tokenizer) -> None:
+    """Risk's bag: each row's key counts over every field through scikit-learn's sublinear tf (1 + log n), L1-normalised."""
+    p = _population(tokenizer)
+    n_rows = p["bags"].shape[0]
+    counts = sparse.csr_matrix((np.ones(len(p["rows"])), (p["rows"], p["table_rows"])), shape=(n_rows, p["keys"].shape[0]))
+    weights = TfidfTransformer(sublinear_tf=True, use_idf=False, norm="l1").fit_transform(counts)
+    assert np.allclose((p["pooled"] - weights @ p["keys"]).toarray(), 0.0, atol=1e-6)
+    assert np.allclose(np.bincount(p["rows"], weights=pooled_slot_weights(p["rows"], p["table_rows"], n_rows)), 1.0)
 
 
 def test_full_fit_is_scikit_learns_ridge_and_decomposes_per_key(tokenizer) -> None:
     p = _population(tokenizer)
-    fitted = lexical.cross_fit(p["bags"], p["targets"], p["folds"], [1.0, 0.5, 2.0])
+    fitted = lexical.cross_fit(p["bags"], p["pooled"], p["targets"], p["folds"], [1.0, 0.5, 2.0])
     key_scores = (p["keys"] @ fitted.full.weight)[p["table_rows"]]  # (slots, F*6)
-    per_row = user_readout(p["rows"], p["fields"], key_scores, fitted.full.bias, p["bags"].shape[0])
-    for column, alpha in ((0, 1.0), (2, 0.5), (5, 2.0)):
+    n_rows = p["bags"].shape[0]
+    weights = pooled_slot_weights(p["rows"], p["table_rows"], n_rows)
+    per_row = user_readout(p["rows"], p["fields"], key_scores, fitted.full.bias, n_rows, weights)
+    for column, alpha, bags in ((0, 1.0, p["pooled"]), (2, 0.5, p["bags"]), (5, 2.0, p["bags"])):
         has = ~np.isnan(p["targets"][:, column])
-        oracle = Ridge(alpha=alpha).fit(p["bags"][has].toarray(), p["targets"][has, column])
-        assert np.allclose(per_row[:, column], oracle.predict(p["bags"].toarray()), atol=1e-4)
+        oracle = Ridge(alpha=alpha).fit(bags[has].toarray(), p["targets"][has, column])
+        assert np.allclose(per_row[:, column], oracle.predict(bags.toarray()), atol=1e-4)
+    risk = fitted.full.weight.reshape(-1, len(FIELDS), len(OUTPUTS))[:, :, 0]
+    assert np.allclose(risk, risk[:, :1])  # one risk weight per feature, whatever the field
 
 
 def test_a_users_fold_read_out_ignores_that_users_labels(tokenizer) -> None:
     p = _population(tokenizer)
-    before = lexical.cross_fit(p["bags"], p["targets"], p["folds"], [1.0, 0.5, 2.0])
+    before = lexical.cross_fit(p["bags"], p["pooled"], p["targets"], p["folds"], [1.0, 0.5, 2.0])
     mine = p["users"] == p["users"][0]
     changed = p["targets"].copy()
     changed[mine, 0] = np.where(np.isnan(changed[mine, 0]), np.nan, 1.0 - changed[mine, 0])
     changed[mine, 5] = np.where(np.isnan(changed[mine, 5]), np.nan, -changed[mine, 5])
-    after = lexical.cross_fit(p["bags"], changed, p["folds"], [1.0, 0.5, 2.0])
+    after = lexical.cross_fit(p["bags"], p["pooled"], changed, p["folds"], [1.0, 0.5, 2.0])
     fold = p["folds"][mine][0]
     assert np.allclose(before.folds[fold].weight, after.folds[fold].weight, atol=1e-6)
     assert np.allclose(before.folds[fold].bias, after.folds[fold].bias, atol=1e-6)

@@ -10,6 +10,7 @@ from sklearn.linear_model import Ridge
 
 from ml.dataset import cross_fitting_folds
 from ml.model.readout import FIELDS, OUTPUTS, cross_fit, field_bags, label_targets, slot_fields, user_readout
+from ml.preprocessing import pooled_slot_weights, slot_weight_grid
 
 
 def _population(seed: int = 0, n_users: int = 60, months: int = 3, n_keys: int = 40, d: int = 5):
@@ -131,7 +132,8 @@ def test_the_model_reads_the_same_read_outs_from_its_key_vectors() -> None:
     idf = lexical.fit_idf(ids[1:], mask[1:], vocab, buckets)
     keys = lexical.key_matrix(ids, mask, idf, vocab, buckets)
     lexical_bags = lexical.field_bags(rows, fields, table_rows, keys, n_rows)
-    lexical_fit = lexical.cross_fit(lexical_bags, targets, folds, [0.1, 0.1, 0.1])
+    pooled = lexical.pooled_bags(rows, table_rows, keys, n_rows)
+    lexical_fit = lexical.cross_fit(lexical_bags, pooled, targets, folds, [0.1, 0.1, 0.1])
 
     config = CreditModelConfig(text_proj_dim=r, d_model=8, n_heads=2, n_layers=1, expert_hidden=8, tower_hidden=4, lexical_buckets=buckets)
     dims = InputDims(n_numeric=2, categorical_cardinalities=[2] * 5, n_payment=3, n_status=3, cell_buckets=8, n_records=40, n_slots=6)
@@ -143,16 +145,23 @@ def test_the_model_reads_the_same_read_outs_from_its_key_vectors() -> None:
     slot_rows = torch.zeros(n_rows, 40, 6, dtype=torch.long)
     slot_rows[rows, records, slots] = torch.from_numpy(table_rows)
     record_type = torch.where(torch.arange(40) < 20, 1, 2).expand(n_rows, 40)
-    _, standardised = model.text_bag(vectors[slot_rows], slot_rows > 0, record_type)  # (B, 12)
+    weight = torch.from_numpy(slot_weight_grid(slot_rows.numpy()))
+    _, standardised = model.text_bag(vectors[slot_rows], slot_rows > 0, weight, record_type)  # (B, 12)
     scale = np.concatenate([vector.scale, lexical_fit.scale])
     shift = np.concatenate([vector.shift, lexical_fit.shift])
     in_model = standardised.detach().numpy() * scale + shift  # the read-outs before standardising
     from_vectors = user_readout(rows, fields, table[table_rows] @ vector.full.weight, vector.full.bias, n_rows)
-    from_pieces = user_readout(rows, fields, (keys @ lexical_fit.full.weight)[table_rows], lexical_fit.full.bias, n_rows)
+    from_pieces = user_readout(
+        rows, fields, (keys @ lexical_fit.full.weight)[table_rows], lexical_fit.full.bias, n_rows,
+        pooled_slot_weights(rows, table_rows, n_rows),
+    )
     assert np.allclose(in_model[:, :6], from_vectors, atol=1e-4)
     assert np.allclose(in_model[:, 6:], from_pieces, atol=1e-4)
     assert np.allclose(from_vectors, bags @ _bag_weight(vector.full.weight) + vector.full.bias, atol=1e-4)
-    assert np.allclose(from_pieces, lexical_bags @ _bag_weight(lexical_fit.full.weight) + lexical_fit.full.bias, atol=1e-4)
+    by_field = lexical_bags @ _bag_weight(lexical_fit.full.weight) + lexical_fit.full.bias
+    assert np.allclose(from_pieces[:, 1:], by_field[:, 1:], atol=1e-4)  # age and income: the field means' ridge
+    risk = lexical_fit.full.weight[:, 0]  # the same in every field's column
+    assert np.allclose(from_pieces[:, 0], pooled @ risk + lexical_fit.full.bias[0], atol=1e-4)  # risk: the pooled bag's
 
 
 def test_folds_are_the_training_months() -> None:
