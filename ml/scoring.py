@@ -68,6 +68,10 @@ DEFAULT_MODEL_DIR = "artifacts/models/latest"
 _LOADED: dict[tuple[str, int, str, str], "ScoringModel"] = {}
 
 
+class IncompatibleModelError(RuntimeError):
+    """A model version whose exported head takes other inputs than this code feeds it."""
+
+
 def resolve_model_dir(configured: str | None = None) -> Path:
     """The dbt var ``model_dir``, else ``RIDECREDIT_MODEL_DIR``, else ``artifacts/models/latest``; resolved."""
     path = Path(configured or os.environ.get(MODEL_DIR_ENV) or DEFAULT_MODEL_DIR).expanduser()
@@ -129,6 +133,11 @@ class ScoringModel:
         self.trees = TreeScores.load(self.model_dir / TREES_DIR)
         self.threads = max(1, threads)
         spec = _scoring_spec(self.model_dir)
+        if spec.get("head_inputs") != list(HEAD_INPUTS):  # a model exported by other code: refuse before a session
+            raise IncompatibleModelError(
+                f"{self.model_dir / ONNX_DIR / 'scoring.json'}: head_inputs is {spec.get('head_inputs')}, this code "
+                f"feeds {list(HEAD_INPUTS)}; retrain the model (python -m ml.train) or score it with the code that exported it"
+            )
         self.field_dim = int(spec["field_dim"])
         options = ort.SessionOptions()
         options.intra_op_num_threads = max(1, threads)

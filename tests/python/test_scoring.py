@@ -182,3 +182,22 @@ def test_a_tampered_model_is_refused_before_anything_is_written(scored, spark, t
         run_dbt(["run", "--select", "tag:scoring", *_vars(model_dir=str(tampered))])
     assert {t: _partition_fingerprints(spark, t) for t in SCORE_TABLES} == before
     assert spark.table("scores.text_embedding_cache").count() == cache_rows
+
+
+def test_a_model_exported_with_other_head_inputs_is_refused_by_name(tiny_model, tmp_path) -> None:
+    """An older model version (its head without ``field_weight``) gets a clear error, not ONNX Runtime's."""
+    from ml.artifacts import write_manifest
+    from ml.scoring import HEAD_INPUTS, IncompatibleModelError, ScoringModel
+
+    older = tmp_path / tiny_model.name
+    shutil.copytree(tiny_model, older)
+    spec_path = older / "onnx" / "scoring.json"
+    spec = json.loads(spec_path.read_text())
+    spec["head_inputs"] = [name for name in HEAD_INPUTS if name != "field_weight"]
+    spec_path.write_text(json.dumps(spec))
+    (older / "manifest.json").unlink()
+    write_manifest(older)  # an honest older model: its manifest matches its files
+    with pytest.raises(IncompatibleModelError, match="head_inputs is .*this code feeds .*field_weight"):
+        ScoringModel(older)
+    assert ScoringModel(tiny_model).field_dim > 0  # the model this code exported loads
+
