@@ -93,7 +93,7 @@ class HeadForExport(nn.Module):
                   "record_status": record_status, "record_cell": record_cell, "record_numeric": record_numeric}
         field_vectors = field_table[field_rows]  # (B, T, S, r): a Gather, as training's F.embedding
         out = self.model(field_vectors, field_rows > 0, field_weight, record, numeric, categorical, tree_scores)
-        return torch.sigmoid(out.risk_logit), torch.softmax(out.age_logits, dim=-1), out.income
+        return self.model.risk_probability(out.risk_logit), torch.softmax(out.age_logits, dim=-1), out.income
 
 
 def encoder_dir(model_dir: Path, name: str = "student") -> Path:

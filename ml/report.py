@@ -217,6 +217,12 @@ def write_report(
         [f"{name} encoder" if name != "lexical" else "lexical (word pieces)", f"{r['risk']['auc']:.4f}", f"{r['age']['macro_f1']:.4f}", f"{r['income']['spearman']:.4f}"]
         for name, r in metrics.get("text_readout_alone", {}).items()
     ]
+    calibration_rows = [
+        [name, f"{c['slope']:.3f}", f"{c['intercept']:+.3f}", f"{c['test']['observed_rate']:.4f}",
+         f"{c['test']['mean_predicted_raw']:.4f}", f"{c['test']['mean_predicted']:.4f}",
+         f"{c['test']['log_loss_raw']:.4f}", f"{c['test']['log_loss']:.4f}"]
+        for name, c in metrics.get("risk_calibration", {}).items()
+    ]
     segment_tables = "".join(
         f"<h3>{html.escape(title)}</h3>" + _table(*segment_rows(metrics["segments"][key]))
         for key, title in (("by_records", "By record count (thin and thick files)"), ("by_label_history", "By label history"))
@@ -252,6 +258,10 @@ paired bootstrap interval (<b>bold</b>: the interval excludes 0). A thin file ha
 <h2>Distillation</h2><p>Teacher {distillation['teacher_params']:,} parameters, student {distillation['student_params']:,}
 (ratio {distillation['ratio']:.3f}). Retention (student - no_text) / (teacher - no_text): risk {distillation['retention']['risk']:.3f},
 age {distillation['retention']['age']:.3f}, income {distillation['retention']['income']:.3f}.</p>
+<h2>Risk calibration</h2><p>Each network's risk probability is sigmoid(slope &times; logit + intercept), Platt scaling
+fitted on the validation month ({', '.join(metrics['split']['valid'])}): a network's raw probabilities can rank well and
+still be off in level (the demo student's were too low: <code>ml.model.calibration</code>). Test month, users with a risk label; the calibration plot below shows the calibrated ones.</p>
+{_table(calibration_rows, ['model', 'slope', 'intercept', 'observed rate', 'mean predicted, raw', 'mean predicted', 'log-loss, raw', 'log-loss'])}
 <h2>What the field texts alone say</h2><p>The cross-fitted ridge read-out of each encoder's field vectors on its own
 (no numbers, no sequence), fitted on the training months: the text signal the credit models start from.</p>
 {_table(readout_rows, ['read-out', 'risk AUC', 'age macro-F1', 'income Spearman'])}

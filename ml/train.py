@@ -11,6 +11,7 @@ Stages (each timed and shown with a progress bar):
    the keys' word pieces (``ml.model.lexical``);
 5. the teacher-side credit model (fusion + PLE on teacher embeddings), then the student-side
    model distilled from its predictions (TinyBERT's task-specific stage), then the no-text model;
+   each one's risk probability Platt-calibrated on the validation month;
 6. LightGBM baselines (gbm_stats, gbm_text) and the generator's oracle (evaluation only);
 7. metrics.json with paired bootstrap intervals;
 8. report.html, the artifact and its manifest, the ONNX export and its parity gate.
@@ -45,6 +46,7 @@ from ml.artifacts import DEFAULT_ROOT, point_latest, write_manifest
 from ml.baselines import run_baselines, stacked_tree_scores
 from ml.configs import Profile, load_profile, profile_to_dict
 from ml.dataset import cross_fitting_folds, labels_of, model_inputs, read_training_data
+from ml.model.calibration import calibration_summary, fit_platt
 from ml.model.credit_model import CreditModel, InputDims
 from ml.model import lexical
 from ml.model.fit import KeyTable, Predictions, fit, key_tokens, predict
@@ -223,16 +225,18 @@ def _train(args: argparse.Namespace, profile: Profile, version: str, root: Path,
     # 5. credit models -------------------------------------------------------------------------
     dims = InputDims.from_preprocessing(prep)
     models: dict[str, CreditModel] = {}
-    results, predictions = {}, {}
+    results, predictions, calibration = {}, {}, {}
 
     def train_one(
         name: str, table: torch.Tensor | None, splits: tuple[str, ...], teacher: Predictions | None = None,
         init: CreditModel | None = None, epochs: int | None = None,
     ):
-        """Fit one credit model; predict ``splits`` only: what distillation, evaluation and the report read."""
+        """Fit one credit model, calibrate its risk on the validation month (``ml.model.calibration``), and predict
+        ``splits`` only: what distillation, evaluation and the report read."""
         model = CreditModel(profile.model, dims, None if table is None else table.shape[1], vocab_size)
         if init is not None:  # everything but what reads the encoder's own width: projection and read-out
-            state = {k: v for k, v in init.state_dict().items() if not k.startswith(("text_proj.", "readout_"))}
+            state = {k: v for k, v in init.state_dict().items()
+                     if not k.startswith(("text_proj.", "readout_", "risk_calibration"))}  # its own calibration comes after its fit
             model.load_state_dict(state, strict=False)
         keys = None
         if table is not None:
@@ -243,7 +247,13 @@ def _train(args: argparse.Namespace, profile: Profile, version: str, root: Path,
         result = fit(model, inputs["train"], labels["train"], inputs["valid"], labels["valid"], keys, config,
                      profile.seed, name, teacher=teacher)
         models[name], results[name] = model, result
-        predictions[name] = {split: predict(model, inputs[split], keys) for split in splits}
+        valid = predict(model, inputs["valid"], keys)  # before calibration: its raw logits are what Platt scaling fits
+        calibration[name] = fit_platt(valid.risk_logit, labels["valid"].risk)
+        model.set_risk_calibration(*calibration[name])
+        predictions[name] = {
+            split: replace(valid, risk_calibration=calibration[name]) if split == "valid" else predict(model, inputs[split], keys)
+            for split in splits
+        }
 
     # the teacher's training-row predictions teach the student; the student's every split feed the
     # report's score distribution per month; the rest is evaluated on the test month only
@@ -319,6 +329,13 @@ def _train(args: argparse.Namespace, profile: Profile, version: str, root: Path,
                 for name, r in results.items()
             },
             "gate_utilisation": {name: predictions[name]["test"].gate_usage for name in NEURAL},
+            "risk_calibration": {  # Platt scaling on the validation month, and what it does on the test month
+                name: {
+                    "slope": calibration[name][0], "intercept": calibration[name][1], "fitted_on": data.splits["valid"].months,
+                    "test": calibration_summary(predictions[name]["test"].risk_logit, labels["test"].risk, *calibration[name]),
+                }
+                for name in NEURAL
+            },
             "text_novelty_by_month": novelty,
             "points_scale": asdict(prep.points),
         }

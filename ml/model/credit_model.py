@@ -6,7 +6,7 @@
     numeric features, tree scores,                       │
     categoricals ─────────────────► numeric token ───────┼─► Transformer ─► user (B, 3C) ─┬─► PLE ─► towers
     shares of record attributes, mean field vectors,     │   (padding masked)               │          + read-out
-    per-field text read-out ─────────► bag token ────────┘       text read-outs (B, 12) ───┘          risk: sigmoid
+    per-field text read-out ─────────► bag token ────────┘       text read-outs (B, 12) ───┘          risk: sigmoid, Platt-calibrated
                                                                                                       age: softmax(4)
                                                                                                       income: tanh
     categoricals ─► one term per value and output (the wide part) ─────────────────────────► + wide, every output
@@ -47,6 +47,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ml.configs import CreditModelConfig
+from ml.model.calibration import IDENTITY
 from ml.model.lexical import lexical_scores
 from ml.model.readout import FIELDS, N_SCORES, OUTPUTS, CrossFitted
 from ml.preprocessing import Preprocessing
@@ -374,6 +375,8 @@ class CreditModel(nn.Module):
         self.tree_gain = nn.Linear(dims.tree_scores, len(OUTPUTS))  # the trees' scores' linear part of each output
         nn.init.zeros_(self.tree_gain.weight)  # zero at the start, as the wide part
         nn.init.zeros_(self.tree_gain.bias)
+        # Platt scaling of the risk logit (ml.model.calibration), set after training; not used by forward
+        self.register_buffer("risk_calibration", torch.tensor(IDENTITY))
 
     def forward(
         self,
@@ -438,6 +441,16 @@ class CreditModel(nn.Module):
         readout = (sums + self.readout_bias - self.readout_shift) / self.readout_scale  # (B, 12)
         fields = torch.cat([means[..., :r], torch.log1p(counts).unsqueeze(-1) / 4.0, own / self.readout_scale], dim=-1)
         return fields, readout
+
+    @torch.no_grad()
+    def set_risk_calibration(self, slope: float, intercept: float) -> None:
+        """Platt scaling fitted on the validation month (``ml.model.calibration.fit_platt``)."""
+        self.risk_calibration.copy_(torch.tensor([slope, intercept]))
+
+    def risk_probability(self, risk_logit: torch.Tensor) -> torch.Tensor:
+        """The calibrated probability of going overdue: what scoring, points and evaluation read."""
+        slope, intercept = self.risk_calibration.unbind()
+        return torch.sigmoid(slope * risk_logit + intercept)
 
     def lexical_scores(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
         """Keys' lexical read-out scores from their token ids (``ml.model.lexical``): (B, L) -> (B, F * 6).

@@ -28,6 +28,7 @@ from tqdm.auto import tqdm
 
 from ml import metrics
 from ml.configs import FitConfig
+from ml.model.calibration import IDENTITY, calibrated
 from ml.model.credit_model import TASKS, CreditModel, CreditOutput
 from ml.model.losses import UncertaintyWeighting, label_losses, prediction_losses
 from ml.model.readout import CrossFitted
@@ -112,10 +113,12 @@ class Predictions:
     age_logits: np.ndarray  # (N, 4)
     income: np.ndarray  # (N,) normalised
     gate_usage: list[list[list[float]]]  # [level][task][expert]: mean gate weight
+    risk_calibration: tuple[float, float] = IDENTITY  # the model's Platt scaling when it predicted (ml.model.calibration)
 
     @property
     def risk_prob(self) -> np.ndarray:
-        return 1.0 / (1.0 + np.exp(-self.risk_logit))
+        """Calibrated; ``risk_logit`` stays raw, what the student distils from."""
+        return calibrated(self.risk_logit, *self.risk_calibration)
 
     @property
     def age_prob(self) -> np.ndarray:
@@ -205,7 +208,8 @@ def predict(
         gate_sums = sums if gate_sums is None else [[a + b for a, b in zip(x, y)] for x, y in zip(gate_sums, sums)]
     usage = [[(g / len(inputs)).tolist() for g in level] for level in gate_sums]
     rows = np.argsort(by_length)  # row i was predicted at position rows[i]
-    return Predictions(np.concatenate(risk)[rows], np.concatenate(age)[rows], np.concatenate(income)[rows], usage)
+    calibration = tuple(model.risk_calibration.tolist())
+    return Predictions(np.concatenate(risk)[rows], np.concatenate(age)[rows], np.concatenate(income)[rows], usage, calibration)
 
 
 def fit(

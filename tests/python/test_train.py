@@ -158,8 +158,35 @@ def test_metrics_json_has_every_key(trained) -> None:
         for segment in segments.values():
             assert set(segment["models"]) == {"student", "teacher", "no_text", "gbm_stats", "gbm_text"}
             assert set(segment["student - gbm_text"]) == {"risk_auc", "age_macro_f1", "income_spearman"}
+    for name in ("student", "teacher", "no_text"):
+        c = metrics["risk_calibration"][name]
+        assert c["fitted_on"] == metrics["split"]["valid"] and c["slope"] > 0
+        assert c["test"]["users"] == metrics["row_counts"]["test"]["risk_label"]
     # the oracle sees the truth: nothing trained on data beats its risk AUC
     assert metrics["models"]["oracle"]["risk"]["auc"] >= metrics["models"]["oracle_observable"]["risk"]["auc"] - 0.02
+
+
+def test_the_exported_head_scores_with_the_calibration_fitted_on_the_validation_month(trained, spark) -> None:
+    """On the month it was fitted on, Platt scaling's mean probability is the observed overdue rate (maximum
+    likelihood with an intercept); the fp32 graph, which scoring runs, reproduces it, so the graph applies it."""
+    import numpy as np
+
+    from ml.dataset import read_training_data
+    from ml.export import load_head
+    from ml.preprocessing import Preprocessing
+    from ml.scoring import ScoringModel
+
+    model = (trained / "latest").resolve()
+    c = json.loads((model / "metrics.json").read_text())["risk_calibration"]["student"]
+    assert load_head(model).risk_calibration.tolist() == pytest.approx([c["slope"], c["intercept"]])
+    assert abs(c["slope"] - 1) + abs(c["intercept"]) > 1e-3  # a fit, not the identity it starts from
+    prep = Preprocessing.load(model / "preprocessing.json")
+    valid = read_training_data(spark, prep.cell_buckets, prep.points).splits["valid"].frame
+    scorer = ScoringModel(model, 2, "text_encoder.fp32.onnx", "head.fp32.onnx", verify=False)
+    scores = scorer.score(valid, scorer.key_vectors(sorted(set(prep.text_slots(valid)[3].tolist()))))
+    has = valid.risk_label.notna().to_numpy()
+    assert scores.risk_prob.to_numpy()[has].mean() == pytest.approx(valid.risk_label.to_numpy(np.float64)[has].mean(), abs=1e-4)
+    assert np.allclose(scores.risk_points, prep.points.points(scores.risk_prob.to_numpy()))  # points read the calibrated one
 
 
 def test_the_student_side_model_runs_its_own_epoch_budget(trained) -> None:
