@@ -225,7 +225,7 @@ def _train(args: argparse.Namespace, profile: Profile, version: str, root: Path,
     # 5. credit models -------------------------------------------------------------------------
     dims = InputDims.from_preprocessing(prep)
     models: dict[str, CreditModel] = {}
-    results, predictions, calibration = {}, {}, {}
+    results, predictions = {}, {}
 
     def train_one(
         name: str, table: torch.Tensor | None, splits: tuple[str, ...], teacher: Predictions | None = None,
@@ -248,10 +248,10 @@ def _train(args: argparse.Namespace, profile: Profile, version: str, root: Path,
                      profile.seed, name, teacher=teacher)
         models[name], results[name] = model, result
         valid = predict(model, inputs["valid"], keys)  # before calibration: its raw logits are what Platt scaling fits
-        calibration[name] = fit_platt(valid.risk_logit, labels["valid"].risk)
-        model.set_risk_calibration(*calibration[name])
+        platt = fit_platt(valid.risk_logit, labels["valid"].risk)
+        model.set_risk_calibration(*platt)
         predictions[name] = {
-            split: replace(valid, risk_calibration=calibration[name]) if split == "valid" else predict(model, inputs[split], keys)
+            split: replace(valid, risk_calibration=platt) if split == "valid" else predict(model, inputs[split], keys)
             for split in splits
         }
 
@@ -280,6 +280,12 @@ def _train(args: argparse.Namespace, profile: Profile, version: str, root: Path,
         scored_models[name] = evaluate.ScoredModel(p.risk_prob, p.age_prob, p.income)
     if truth is not None:
         scored_models.update(evaluate.oracle_models(frames["test"], truth, prep))
+
+    def risk_calibration(test: Predictions) -> dict[str, Any]:
+        """A model's Platt scaling, fitted on the validation month, and what it does on the test month."""
+        slope, intercept = test.risk_calibration
+        return {"slope": slope, "intercept": intercept, "fitted_on": data.splits["valid"].months,
+                "test": calibration_summary(test.risk_logit, labels["test"].risk, slope, intercept)}
 
     def build_metrics() -> dict[str, Any]:
         scores = {name: evaluate.model_metrics(m, test_labels, prep) for name, m in scored_models.items()}
@@ -329,13 +335,7 @@ def _train(args: argparse.Namespace, profile: Profile, version: str, root: Path,
                 for name, r in results.items()
             },
             "gate_utilisation": {name: predictions[name]["test"].gate_usage for name in NEURAL},
-            "risk_calibration": {  # Platt scaling on the validation month, and what it does on the test month
-                name: {
-                    "slope": calibration[name][0], "intercept": calibration[name][1], "fitted_on": data.splits["valid"].months,
-                    "test": calibration_summary(predictions[name]["test"].risk_logit, labels["test"].risk, *calibration[name]),
-                }
-                for name in NEURAL
-            },
+            "risk_calibration": {name: risk_calibration(predictions[name]["test"]) for name in NEURAL},
             "text_novelty_by_month": novelty,
             "points_scale": asdict(prep.points),
         }
